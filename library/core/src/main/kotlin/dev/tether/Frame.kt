@@ -1,0 +1,89 @@
+package dev.tether
+
+import java.nio.ByteBuffer
+
+/**
+ * A WebSocket frame as Tether hands it to you or takes it from you.
+ *
+ * Frames are immutable and compared by content. [Text] and [Binary] are whole messages: Tether reassembles
+ * fragmented messages and validates them (UTF-8, size limits) before you see them. [Ping], [Pong] and [Close]
+ * are control frames; Tether answers pings and runs the closing handshake itself, so you only need them for
+ * special cases (custom ping payloads, observing pongs).
+ *
+ * Frames are safe to share between threads.
+ */
+public sealed class Frame {
+    /** A whole text message. [text] is valid UTF-8 by construction. */
+    public class Text(public val text: String) : Frame() {
+        override fun equals(other: Any?): Boolean = other is Text && other.text == text
+        override fun hashCode(): Int = text.hashCode()
+        override fun toString(): String = "Text(${text.length} chars)"
+    }
+
+    /** A whole binary message. The bytes are copied on construction, so later changes to your array do not leak in. */
+    public class Binary internal constructor(bytes: ByteArray, @Suppress("UNUSED_PARAMETER") noCopy: Unit) : Frame() {
+        /** Creates a binary frame holding a copy of [bytes]. */
+        public constructor(bytes: ByteArray) : this(bytes.copyOf(), Unit)
+
+        internal val data: ByteArray = bytes
+
+        /** The payload size in bytes. */
+        public val size: Int get() = data.size
+
+        /** A copy of the payload. */
+        public fun toByteArray(): ByteArray = data.copyOf()
+
+        /** A read-only view of the payload, without copying. */
+        public fun asByteBuffer(): ByteBuffer = ByteBuffer.wrap(data).asReadOnlyBuffer()
+
+        override fun equals(other: Any?): Boolean = other is Binary && other.data.contentEquals(data)
+        override fun hashCode(): Int = data.contentHashCode()
+        override fun toString(): String = "Binary($size bytes)"
+    }
+
+    /** A ping with an optional payload of at most 125 bytes. */
+    public class Ping(payload: ByteArray = EMPTY) : Frame() {
+        internal val data: ByteArray = payload.copyOf().also { requireControlPayload(it.size, "Ping") }
+
+        /** A copy of the payload. */
+        public val payload: ByteArray get() = data.copyOf()
+        override fun equals(other: Any?): Boolean = other is Ping && other.data.contentEquals(data)
+        override fun hashCode(): Int = data.contentHashCode() + 1
+        override fun toString(): String = "Ping(${data.size} bytes)"
+    }
+
+    /** A pong with an optional payload of at most 125 bytes. */
+    public class Pong(payload: ByteArray = EMPTY) : Frame() {
+        internal val data: ByteArray = payload.copyOf().also { requireControlPayload(it.size, "Pong") }
+
+        /** A copy of the payload. */
+        public val payload: ByteArray get() = data.copyOf()
+        override fun equals(other: Any?): Boolean = other is Pong && other.data.contentEquals(data)
+        override fun hashCode(): Int = data.contentHashCode() + 2
+        override fun toString(): String = "Pong(${data.size} bytes)"
+    }
+
+    /**
+     * A close frame. [code] and [reason] are validated as [CloseCodes.requireValid] does.
+     * Sending one through [Connection.outgoing] is the same as calling [Connection.close].
+     */
+    public class Close(public val code: Int, public val reason: String = "") : Frame() {
+        init {
+            CloseCodes.requireValid(code, reason)
+        }
+
+        override fun equals(other: Any?): Boolean = other is Close && other.code == code && other.reason == reason
+        override fun hashCode(): Int = code * 31 + reason.hashCode()
+        override fun toString(): String = "Close($code, \"$reason\")"
+    }
+
+    internal companion object {
+        val EMPTY: ByteArray = ByteArray(0)
+
+        fun binaryNoCopy(bytes: ByteArray): Binary = Binary(bytes, Unit)
+
+        fun requireControlPayload(size: Int, kind: String) {
+            require(size <= 125) { "$kind payload must be at most 125 bytes, was $size" }
+        }
+    }
+}

@@ -1,0 +1,79 @@
+package dev.tether
+
+import kotlin.random.Random
+import kotlin.time.Duration
+import kotlin.time.Duration.Companion.milliseconds
+import kotlin.time.Duration.Companion.seconds
+
+/**
+ * The validated reconnect settings of a client (built by [ReconnectBuilder]). Immutable.
+ *
+ * @property enabled false turns the default decisions into [Decision.Close] / terminal: the first disconnect or
+ *   connect failure ends the client (hooks may still return [Decision.Reconnect] explicitly).
+ * @property backoff the delay schedule.
+ * @property maxAttempts the reconnect attempts allowed in one streak before giving up, or null for unlimited.
+ * @property stableAfter how long a connection must stay up before the attempt count goes back to zero.
+ * @property random the source of jitter (inject a seeded one in tests).
+ */
+public class ReconnectConfig internal constructor(
+    public val enabled: Boolean,
+    public val backoff: Backoff,
+    public val maxAttempts: Int?,
+    public val stableAfter: Duration,
+    public val random: Random,
+)
+
+/** Builds a [ReconnectConfig] inside `reconnect { }`. Every setter validates at once, naming the option. */
+@TetherDsl
+public class ReconnectBuilder internal constructor() {
+    /** Reconnect at all (default true). */
+    public var enabled: Boolean = true
+
+    /** Attempts allowed per streak before the client gives up; null (the default) for unlimited. */
+    public var maxAttempts: Int? = null
+        set(value) {
+            require(value == null || value >= 1) { "reconnect.maxAttempts must be >= 1 or null, was $value" }
+            field = value
+        }
+
+    /** How long a connection must stay up before the attempt count is reset (default 10 s). */
+    public var stableAfter: Duration = 10.seconds
+        set(value) {
+            require(!value.isNegative()) { "reconnect.stableAfter must not be negative, was $value" }
+            field = value
+        }
+
+    /** The source of jitter (default [Random.Default]). */
+    public var random: Random = Random.Default
+
+    private var initialMs: Long = 250
+    private var maxMs: Long = 30_000
+    private var factor: Double = 1.5
+    private var jitter: Double = 0.2
+
+    /** Exponential backoff: first delay [initialMillis], multiplied by [factor] per attempt, capped at [maxMillis]. */
+    public fun backoff(initialMillis: Long, maxMillis: Long, factor: Double) {
+        require(initialMillis > 0) { "reconnect.backoff initialMillis must be > 0, was $initialMillis" }
+        require(maxMillis >= initialMillis) {
+            "reconnect.backoff maxMillis ($maxMillis) must be >= initialMillis ($initialMillis)"
+        }
+        require(factor >= 1.0 && factor.isFinite()) { "reconnect.backoff factor must be >= 1.0, was $factor" }
+        initialMs = initialMillis
+        maxMs = maxMillis
+        this.factor = factor
+    }
+
+    /** Randomize each delay down by up to [fraction] of it (0.0 = no jitter, default 0.2). */
+    public fun jitter(fraction: Double) {
+        require(fraction in 0.0..1.0) { "reconnect.jitter must be between 0.0 and 1.0, was $fraction" }
+        jitter = fraction
+    }
+
+    internal fun build(): ReconnectConfig = ReconnectConfig(
+        enabled = enabled,
+        backoff = Backoff(initialMs.milliseconds, maxMs.milliseconds, factor, jitter),
+        maxAttempts = maxAttempts,
+        stableAfter = stableAfter,
+        random = random,
+    )
+}

@@ -1,0 +1,125 @@
+package dev.tether
+
+import kotlin.time.Duration
+
+/**
+ * Everything that can go wrong with a Tether connection, as one sealed hierarchy with structured fields.
+ *
+ * Errors reach you through the `onError` and `onDisconnect` hooks (which decide what happens next), through
+ * [ConnectionState] (as the cause of a reconnect or of the end), and as the failure of [Connection.send].
+ * No transport (Ktor) type ever appears here.
+ */
+public sealed class TetherException(message: String, cause: Throwable? = null) : Exception(message, cause) {
+
+    /** Why a TCP/TLS connection could not be opened. */
+    public enum class ConnectFailure {
+        /** Nothing listens on the port (connection refused). */
+        REFUSED,
+
+        /** The host name could not be resolved. */
+        DNS,
+
+        /** The connect timeout elapsed. */
+        TIMEOUT,
+
+        /** The TLS handshake failed (certificate, protocol). */
+        TLS,
+
+        /** Any other I/O failure before the HTTP upgrade. */
+        OTHER,
+    }
+
+    /** The connection could not be opened at all. [url] has credentials redacted. */
+    public class ConnectFailed(
+        public val url: String,
+        public val kind: ConnectFailure,
+        cause: Throwable? = null,
+    ) : TetherException("connect to $url failed: $kind${cause?.message?.let { " ($it)" } ?: ""}", cause)
+
+    /**
+     * The server answered the upgrade request with something other than a valid `101 Switching Protocols`.
+     *
+     * @property status the HTTP status the server sent (101 if the status was right but the answer was not,
+     *   e.g. an unrequested subprotocol).
+     * @property headers the response headers, names in lower case.
+     * @property bodySnippet the first bytes of the response body, decoded as UTF-8 (at most 1 KiB).
+     * @property retryAfter the server's `Retry-After`, if it sent one.
+     */
+    public class HandshakeFailed(
+        public val url: String,
+        public val status: Int,
+        public val headers: Map<String, List<String>>,
+        public val bodySnippet: String,
+        public val retryAfter: Duration?,
+        detail: String = "unexpected status $status",
+    ) : TetherException("handshake with $url failed: $detail")
+
+    /** The connection ended without a close frame (TCP reset, EOF, write failure). Reported as code 1006. */
+    public class ConnectionLost(detail: String, cause: Throwable? = null) :
+        TetherException("connection lost: $detail", cause)
+
+    /**
+     * The server broke RFC 6455. Tether failed the connection and sent [closeCode] (1002, or 1007 for invalid
+     * UTF-8) to the server.
+     */
+    public class ProtocolViolation(public val closeCode: Int, detail: String) :
+        TetherException("protocol violation ($closeCode): $detail")
+
+    /** No pong arrived within [pongTimeout] of a ping: the link is dead. */
+    public class DeadLink(public val pongTimeout: Duration) :
+        TetherException("no pong within $pongTimeout: the link is dead")
+
+    /** The user hook named [hook] threw [cause]. The connection is not harmed by it; `onError` decides. */
+    public class HandlerFailed(public val hook: String, cause: Throwable) :
+        TetherException("hook $hook failed: $cause", cause)
+
+    /** A payload could not be decoded into the type you asked for (used by codecs such as the Phoenix client). */
+    public class DecodeFailed(detail: String, cause: Throwable? = null) :
+        TetherException("decode failed: $detail", cause)
+
+    /** A value could not be encoded into a frame. */
+    public class EncodeFailed(detail: String, cause: Throwable? = null) :
+        TetherException("encode failed: $detail", cause)
+
+    /**
+     * A frame or reassembled message of [size] bytes exceeded [limit]. Tether closed the connection with 1009.
+     * [size] is -1 when only the frame header was seen.
+     */
+    public class FrameTooLarge(public val size: Long, public val limit: Long) :
+        TetherException("message of $size bytes exceeds the limit of $limit bytes")
+
+    /**
+     * A frame was not sent. [reason] says why; the frame itself is in [frame].
+     */
+    public class SendFailed(public val frame: Frame, public val reason: SendFailure, detail: String = reason.name) :
+        TetherException("send of $frame failed: $detail")
+
+    /** A received message was dropped because the incoming buffer was full and its policy drops. */
+    public class MessageDropped(public val frame: Frame) :
+        TetherException("incoming buffer full: dropped $frame")
+
+    /** The reconnect policy gave up after [attempts] attempts; [lastCause] is the last failure. */
+    public class ReconnectExhausted(public val attempts: Int, public val lastCause: TetherException?) :
+        TetherException("gave up after $attempts reconnect attempts", lastCause)
+
+    /** Why a frame was not sent. */
+    public enum class SendFailure {
+        /** The outgoing buffer was full and its policy is to fail. */
+        BUFFER_FULL,
+
+        /** The frame was evicted from the full outgoing buffer by a newer one (policy DROP_OLDEST). */
+        DROPPED_OLDEST,
+
+        /** The frame was refused because the full outgoing buffer keeps older ones (policy DROP_NEWEST). */
+        DROPPED_NEWEST,
+
+        /** Not connected and the policy rejects sends while disconnected. */
+        NOT_CONNECTED,
+
+        /** The connection was lost before the frame was written. */
+        CONNECTION_LOST,
+
+        /** The client is closed. */
+        CLOSED,
+    }
+}

@@ -1,0 +1,64 @@
+package dev.tether
+
+import dev.tether.internal.KtorTransport
+import dev.tether.internal.RealConnection
+import dev.tether.internal.Transport
+import dev.tether.internal.TransportSettings
+import kotlinx.coroutines.CoroutineScope
+import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.SupervisorJob
+import kotlin.time.TimeSource
+
+/**
+ * An immutable, validated WebSocket client configuration; each [connect] or [connectIn] starts an independent
+ * supervised [Connection] from it. Thread-safe.
+ */
+public class WebSocketClient internal constructor(
+    /** The configuration this client was built with. */
+    public val config: WebSocketClientConfig,
+    internal val transportFactory: (WebSocketClientConfig) -> Transport,
+    internal val timeSource: TimeSource.WithComparableMarks = TimeSource.Monotonic,
+) {
+    /**
+     * Starts a stand-alone connection on [Dispatchers.Default]. It owns its coroutines: close it (it is
+     * [AutoCloseable]) to end them. Returns at once; see [Connection.awaitConnected].
+     */
+    public fun connect(): Connection = RealConnection.start(
+        config,
+        transportFactory,
+        CoroutineScope(SupervisorJob() + Dispatchers.Default),
+        ownsScope = true,
+        timeSource,
+    )
+
+    /**
+     * Starts a connection as a child of [scope]: cancelling the scope closes it (the socket is shut without a
+     * closing handshake; use [Connection.close] for a graceful close). Its coroutines run on the scope's
+     * dispatcher, so pass a scope on [Dispatchers.Default] or similar, never the main thread's.
+     */
+    public fun connectIn(scope: CoroutineScope): Connection =
+        RealConnection.start(config, transportFactory, scope, ownsScope = false, timeSource)
+
+    override fun toString(): String = "WebSocketClient($config)"
+}
+
+/**
+ * Builds a [WebSocketClient] for [url] (`ws://` or `wss://`). Invalid options fail here, with an
+ * [IllegalArgumentException] naming the option.
+ *
+ * ```kotlin
+ * val client = webSocketClient("ws://127.0.0.1:8080/echo") {
+ *     pingInterval = 15.seconds
+ *     reconnect { backoff(250, 30_000, 1.5) }
+ *     onConnect { sendText("hello") }
+ *     onText { text -> println(text) }
+ * }
+ * client.connect().use { conn -> conn.awaitConnected() }
+ * ```
+ */
+public fun webSocketClient(url: String, block: WebSocketClientBuilder.() -> Unit = {}): WebSocketClient {
+    val config = WebSocketClientBuilder(url).apply(block).build()
+    return WebSocketClient(config, transportFactory = { c ->
+        KtorTransport(TransportSettings(c.maxFrameSize, c.connectTimeout, c.verifyTls))
+    })
+}

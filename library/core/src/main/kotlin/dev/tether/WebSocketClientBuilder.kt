@@ -1,0 +1,204 @@
+package dev.tether
+
+import dev.tether.internal.UrlCheck
+import kotlin.time.Duration
+import kotlin.time.Duration.Companion.seconds
+
+/**
+ * The DSL behind [webSocketClient]. Every setter validates its value at once and throws
+ * [IllegalArgumentException] with a message naming the option, so a bad configuration fails where it is written.
+ * Not thread-safe: use it inside the `webSocketClient { }` block only.
+ */
+@TetherDsl
+public class WebSocketClientBuilder internal constructor(private val url: String) {
+    private val headers = LinkedHashMap<String, String>()
+    private val subprotocols = ArrayList<String>()
+    private var connectProvider: (suspend (ConnectContext) -> ConnectRequest)? = null
+    private val reconnectBuilder = ReconnectBuilder()
+
+    private var onConnect: (suspend HookScope.(Handshake) -> Unit)? = null
+    private var onText: (suspend HookScope.(String) -> Unit)? = null
+    private var onBinary: (suspend HookScope.(ByteArray) -> Unit)? = null
+    private var onPing: (suspend HookScope.(ByteArray) -> Unit)? = null
+    private var onPong: (suspend HookScope.(ByteArray, Duration?) -> Unit)? = null
+    private var onError: (suspend HookScope.(TetherException) -> Decision)? = null
+    private var onDisconnect: (suspend HookScope.(Disconnect) -> Decision)? = null
+    private var onTerminate: (suspend HookScope.(ConnectionState.Closed) -> Unit)? = null
+
+    /** Time allowed for TCP, TLS and the HTTP upgrade together (default 10 s). */
+    public var connectTimeout: Duration = 10.seconds
+        set(value) {
+            require(value.isPositive()) { "connectTimeout must be positive, was $value" }
+            field = value
+        }
+
+    /** Time between pings (default 30 s); [Duration.ZERO] disables keepalive. */
+    public var pingInterval: Duration = 30.seconds
+        set(value) {
+            require(!value.isNegative()) { "pingInterval must not be negative (use Duration.ZERO to disable), was $value" }
+            field = value
+        }
+
+    /** Time a pong may take before the link counts as dead (default 10 s). */
+    public var pongTimeout: Duration = 10.seconds
+        set(value) {
+            require(value.isPositive()) { "pongTimeout must be positive, was $value" }
+            field = value
+        }
+
+    /** Time the closing handshake may take before the socket is forced shut (default 5 s). */
+    public var closeTimeout: Duration = 5.seconds
+        set(value) {
+            require(value.isPositive()) { "closeTimeout must be positive, was $value" }
+            field = value
+        }
+
+    /** The largest frame accepted from the server (default 1 MiB, at most 64 MiB). */
+    public var maxFrameSize: Long = DEFAULT_MAX_SIZE
+        set(value) {
+            require(value in 125..MAX_SIZE_LIMIT) { "maxFrameSize must be between 125 and $MAX_SIZE_LIMIT bytes, was $value" }
+            field = value
+        }
+
+    /** The largest reassembled message accepted from the server (default 1 MiB, at most 64 MiB). */
+    public var maxMessageSize: Long = DEFAULT_MAX_SIZE
+        set(value) {
+            require(value in 125..MAX_SIZE_LIMIT) { "maxMessageSize must be between 125 and $MAX_SIZE_LIMIT bytes, was $value" }
+            field = value
+        }
+
+    /** What [Connection.send] does while not connected (default [OfflinePolicy.QUEUE]). */
+    public var offlinePolicy: OfflinePolicy = OfflinePolicy.QUEUE
+
+    /** Log errors at WARN (default true). */
+    public var logErrors: Boolean = true
+
+    /** Log lifecycle events at INFO (default true). */
+    public var logInfo: Boolean = true
+
+    /** Verify TLS certificates and host names (default true). */
+    public var verifyTls: Boolean = true
+
+    private var incoming = BufferConfig(DEFAULT_CAPACITY, OverflowPolicy.SUSPEND)
+    private var outgoing = BufferConfig(DEFAULT_CAPACITY, OverflowPolicy.SUSPEND)
+
+    /** Adds a request header sent on every attempt. */
+    public fun header(name: String, value: String) {
+        require(UrlCheck.isToken(name)) { "header name \"$name\" is not a valid HTTP token" }
+        require(value.none { it == '\r' || it == '\n' }) { "header \"$name\" value must not contain CR or LF" }
+        headers[name] = value
+    }
+
+    /** Adds request headers sent on every attempt. */
+    public fun headers(values: Map<String, String>) {
+        values.forEach { (k, v) -> header(k, v) }
+    }
+
+    /** The subprotocols to offer, most preferred first. The server's choice is in [Handshake.subprotocol]. */
+    public fun subprotocols(vararg names: String) {
+        names.forEach { require(UrlCheck.isToken(it)) { "subprotocols: \"$it\" is not a valid HTTP token" } }
+        subprotocols.clear()
+        subprotocols.addAll(names)
+    }
+
+    /**
+     * A suspending provider called before every attempt, which may return a new URL, headers and subprotocols
+     * (fresh tokens, one-time URLs). It runs on the supervisor coroutine within the connect timeout; if it throws,
+     * the attempt fails with [TetherException.HandlerFailed] and `onError` decides.
+     */
+    public fun connectWith(provider: suspend (ConnectContext) -> ConnectRequest) {
+        connectProvider = provider
+    }
+
+    /** The incoming buffer: [capacity] whole messages (default 64) and its overflow policy (default SUSPEND). */
+    public fun incomingBuffer(capacity: Int, overflow: OverflowPolicy = OverflowPolicy.SUSPEND) {
+        require(capacity in 1..MAX_CAPACITY) { "incomingBuffer.capacity must be between 1 and $MAX_CAPACITY, was $capacity" }
+        require(overflow != OverflowPolicy.FAIL) { "incomingBuffer.overflow cannot be FAIL (use SUSPEND or a DROP policy)" }
+        incoming = BufferConfig(capacity, overflow)
+    }
+
+    /** The outgoing buffer and offline outbox: [capacity] frames (default 64) and its overflow policy (default SUSPEND). */
+    public fun outgoingBuffer(capacity: Int, overflow: OverflowPolicy = OverflowPolicy.SUSPEND) {
+        require(capacity in 1..MAX_CAPACITY) { "outgoingBuffer.capacity must be between 1 and $MAX_CAPACITY, was $capacity" }
+        outgoing = BufferConfig(capacity, overflow)
+    }
+
+    /** Reconnect settings: `reconnect { backoff(250, 30_000, 1.5); jitter(0.2); maxAttempts = 10 }`. */
+    public fun reconnect(block: ReconnectBuilder.() -> Unit) {
+        reconnectBuilder.apply(block)
+    }
+
+    /** Runs after every successful handshake; may send frames. */
+    public fun onConnect(hook: suspend HookScope.(Handshake) -> Unit) {
+        onConnect = hook
+    }
+
+    /** Receives every text message. Setting it (or [onBinary]) routes messages here instead of [Connection.incoming]. */
+    public fun onText(hook: suspend HookScope.(String) -> Unit) {
+        onText = hook
+    }
+
+    /** Receives every binary message (an array of your own). Setting it routes messages away from [Connection.incoming]. */
+    public fun onBinary(hook: suspend HookScope.(ByteArray) -> Unit) {
+        onBinary = hook
+    }
+
+    /** Observes pings from the server (Tether has already answered them). */
+    public fun onPing(hook: suspend HookScope.(ByteArray) -> Unit) {
+        onPing = hook
+    }
+
+    /** Observes pongs, with the round-trip time when the pong answers a keepalive ping of Tether's. */
+    public fun onPong(hook: suspend HookScope.(payload: ByteArray, rtt: Duration?) -> Unit) {
+        onPong = hook
+    }
+
+    /**
+     * Decides about an error that did not come from a connection ending: a failed connect or handshake, a hook
+     * that threw, a dropped message. Default: [DefaultPolicy.onError].
+     */
+    public fun onError(hook: suspend HookScope.(TetherException) -> Decision) {
+        onError = hook
+    }
+
+    /** Decides what follows when a connection that was up ends. Default: [DefaultPolicy.onDisconnect]. */
+    public fun onDisconnect(hook: suspend HookScope.(Disconnect) -> Decision) {
+        onDisconnect = hook
+    }
+
+    /** Runs exactly once, when the client reaches [ConnectionState.Closed]. */
+    public fun onTerminate(hook: suspend HookScope.(ConnectionState.Closed) -> Unit) {
+        onTerminate = hook
+    }
+
+    internal fun build(): WebSocketClientConfig {
+        UrlCheck.requireWebSocketUrl(url, "url")
+        return WebSocketClientConfig(
+            url = url,
+            headers = LinkedHashMap(headers),
+            subprotocols = subprotocols.toList(),
+            connectProvider = connectProvider,
+            connectTimeout = connectTimeout,
+            pingInterval = pingInterval,
+            pongTimeout = pongTimeout,
+            closeTimeout = closeTimeout,
+            maxFrameSize = maxFrameSize,
+            maxMessageSize = maxMessageSize,
+            incomingBuffer = incoming,
+            outgoingBuffer = outgoing,
+            offlinePolicy = offlinePolicy,
+            reconnect = reconnectBuilder.build(),
+            logErrors = logErrors,
+            logInfo = logInfo,
+            verifyTls = verifyTls,
+            hooks = Hooks(onConnect, onText, onBinary, onPing, onPong, onError, onDisconnect, onTerminate),
+        )
+    }
+
+    private companion object {
+        const val DEFAULT_MAX_SIZE: Long = 1L shl 20
+        const val MAX_SIZE_LIMIT: Long = 64L shl 20
+        const val DEFAULT_CAPACITY: Int = 64
+        const val MAX_CAPACITY: Int = 1 shl 20
+    }
+}

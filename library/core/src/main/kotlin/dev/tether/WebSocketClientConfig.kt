@@ -1,0 +1,52 @@
+package dev.tether
+
+import kotlin.time.Duration
+
+/**
+ * The immutable, validated configuration of a [WebSocketClient]. Built by [webSocketClient]; see
+ * `docs/configuration.md` for every option with its default.
+ */
+public class WebSocketClientConfig internal constructor(
+    /** The URL to connect to, unless the connect provider says otherwise. */
+    public val url: String,
+    /** Request headers sent on every attempt. */
+    public val headers: Map<String, String>,
+    /** Subprotocols offered on every attempt, most preferred first. */
+    public val subprotocols: List<String>,
+    internal val connectProvider: (suspend (ConnectContext) -> ConnectRequest)?,
+    /** Time allowed for TCP, TLS and the HTTP upgrade together. */
+    public val connectTimeout: Duration,
+    /** Time between pings; [Duration.ZERO] disables keepalive. */
+    public val pingInterval: Duration,
+    /** Time a pong may take before the link counts as dead. */
+    public val pongTimeout: Duration,
+    /** Time the closing handshake may take before the socket is forced shut. */
+    public val closeTimeout: Duration,
+    /** The largest single frame accepted from the server, in bytes. */
+    public val maxFrameSize: Long,
+    /** The largest reassembled message accepted from the server, in bytes. */
+    public val maxMessageSize: Long,
+    /** The buffer between the socket reader and you. */
+    public val incomingBuffer: BufferConfig,
+    /** The buffer between your sends and the socket writer (also the offline outbox). */
+    public val outgoingBuffer: BufferConfig,
+    /** What [Connection.send] does while not connected. */
+    public val offlinePolicy: OfflinePolicy,
+    /** Reconnect settings. */
+    public val reconnect: ReconnectConfig,
+    /** Log errors (connect failures, protocol violations, hook failures) at WARN/ERROR. */
+    public val logErrors: Boolean,
+    /** Log lifecycle events (connected, disconnected, reconnecting) at INFO. */
+    public val logInfo: Boolean,
+    /** Verify TLS certificates and host names (default true; turn off only against a local test server). */
+    public val verifyTls: Boolean,
+    /** The hooks. */
+    public val hooks: Hooks,
+) {
+    override fun toString(): String =
+        "WebSocketClientConfig(url=${dev.tether.internal.Redaction.url(url)}, headers=${headers.keys}, " +
+            "subprotocols=$subprotocols, connectTimeout=$connectTimeout, pingInterval=$pingInterval, " +
+            "pongTimeout=$pongTimeout, closeTimeout=$closeTimeout, maxFrameSize=$maxFrameSize, " +
+            "maxMessageSize=$maxMessageSize, incoming=$incomingBuffer, outgoing=$outgoingBuffer, " +
+            "offline=$offlinePolicy, reconnect=${reconnect.backoff}, maxAttempts=${reconnect.maxAttempts})"
+}

@@ -1,0 +1,263 @@
+package dev.tether.internal
+
+import dev.tether.CloseCodes
+import dev.tether.Decision
+import dev.tether.Disconnect
+import dev.tether.Frame
+import dev.tether.TetherException
+import dev.tether.TetherException.SendFailure
+import dev.tether.WebSocketClientConfig
+import kotlinx.coroutines.CancellationException
+import kotlinx.coroutines.CompletableDeferred
+import kotlinx.coroutines.CoroutineName
+import kotlinx.coroutines.Deferred
+import kotlinx.coroutines.cancelAndJoin
+import kotlinx.coroutines.cancelChildren
+import kotlinx.coroutines.channels.Channel
+import kotlinx.coroutines.coroutineScope
+import kotlinx.coroutines.delay
+import kotlinx.coroutines.launch
+import kotlinx.coroutines.selects.select
+import kotlinx.coroutines.withTimeoutOrNull
+import java.nio.ByteBuffer
+import kotlin.time.TimeSource
+
+/** How a session ended and, when Tether ended it on a decision, that decision. */
+internal class SessionResult(val disconnect: Disconnect, val forced: Decision?)
+
+/**
+ * Runs one open connection: a reader (the only coroutine reading the socket), a writer (the only one draining the
+ * outbox), and the keepalive. Whatever ends the session first wins; then the matching closing sequence runs,
+ * bounded by the close timeout, and the socket is shut. Returns exactly one [SessionResult].
+ */
+internal class SessionRunner(
+    private val config: WebSocketClientConfig,
+    private val session: TransportSession,
+    private val outbox: Outbox,
+    private val hooks: HookRunner,
+    private val deliver: suspend (Frame) -> Unit,
+    private val closeRequest: Deferred<Decision.Close>,
+    private val requestClose: (Frame.Close) -> Unit,
+    private val onClosing: (code: Int, reason: String) -> Unit,
+    private val timeSource: TimeSource.WithComparableMarks,
+    private val log: TetherLog,
+) {
+    private sealed class Ending {
+        class PeerClosed(val close: ReceivedClose) : Ending()
+        class Violation(val error: TetherException, val code: Int, val engineSent: Boolean) : Ending()
+        class Lost(val error: TetherException) : Ending()
+        class Local(val code: Int, val reason: String, val decision: Decision) : Ending()
+    }
+
+    private val ending = CompletableDeferred<Ending>()
+    private val peerClose = CompletableDeferred<ReceivedClose>()
+    private val readerDone = CompletableDeferred<Unit>()
+    private val closeSignal = CompletableDeferred<Frame.Close>()
+    private val pongs = Channel<ByteArray>(PONG_BUFFER)
+    private val keepaliveOn = config.pingInterval.isPositive()
+
+    suspend fun run(): SessionResult = coroutineScope {
+        val startedAt = timeSource.markNow()
+        while (hooks.decisions.tryReceive().isSuccess) Unit // a decision from an earlier session is stale
+        launch(CoroutineName("tether-reader")) { readLoop() }
+        val writer = launch(CoroutineName("tether-writer")) { writeLoop() }
+        val keepalive = if (keepaliveOn) launch(CoroutineName("tether-keepalive")) { keepaliveLoop() } else null
+
+        val first = select<Ending> {
+            ending.onAwait { it }
+            closeRequest.onAwait { Ending.Local(it.code, it.reason, it) }
+            hooks.decisions.onReceive { d ->
+                if (d is Decision.Close) Ending.Local(d.code, d.reason, d) else Ending.Local(CloseCodes.NORMAL, "", d)
+            }
+        }
+        keepalive?.cancel()
+        val disconnect = when (first) {
+            is Ending.Local -> {
+                onClosing(first.code, first.reason)
+                closeSignal.complete(Frame.Close(first.code, first.reason))
+                withTimeoutOrNull(config.closeTimeout) {
+                    writer.join()
+                    select { peerClose.onAwait { }; readerDone.onAwait { } }
+                }
+                val answered = peerClose.isCompleted
+                Disconnect(
+                    first.code, first.reason, byServer = false, cause = null, uptime = startedAt.elapsedNow(),
+                ).also { if (!answered) log.error("the server did not answer the close frame within ${config.closeTimeout}") }
+            }
+            is Ending.PeerClosed -> {
+                writer.cancelAndJoin()
+                val code = first.close.code
+                val echo = if (code == MessageAssembler.NO_STATUS) ByteArray(0) else MessageAssembler.closePayload(code, "")
+                bestEffort { session.send(RawFrame(RawFrame.CLOSE, true, 0, echo)); session.flush() }
+                Disconnect(code, first.close.reason, byServer = true, cause = null, uptime = startedAt.elapsedNow())
+            }
+            is Ending.Violation -> {
+                writer.cancelAndJoin()
+                val reason = truncateUtf8(first.error.message ?: "", CloseCodes.MAX_REASON_BYTES)
+                if (!first.engineSent) {
+                    bestEffort { session.send(RawFrame(RawFrame.CLOSE, true, 0, MessageAssembler.closePayload(first.code, reason))) }
+                }
+                withTimeoutOrNull(config.closeTimeout) { session.awaitWriterDone() }
+                Disconnect(first.code, reason, byServer = false, cause = first.error, uptime = startedAt.elapsedNow())
+            }
+            is Ending.Lost -> Disconnect(
+                CloseCodes.ABNORMAL, first.error.message ?: "", byServer = true, cause = first.error,
+                uptime = startedAt.elapsedNow(),
+            )
+        }
+        coroutineContext.cancelChildren()
+        session.abort()
+        SessionResult(disconnect, (first as? Ending.Local)?.decision)
+    }
+
+    private suspend fun readLoop() {
+        val assembler = MessageAssembler(config.maxMessageSize)
+        var draining = false
+        try {
+            while (true) {
+                val raw = session.receive()
+                if (draining) {
+                    if (raw.opcode == RawFrame.CLOSE) peerClose.complete(ReceivedClose(0, ""))
+                    continue
+                }
+                val item = try {
+                    assembler.accept(raw)
+                } catch (e: TetherException.ProtocolViolation) {
+                    draining = true
+                    ending.complete(Ending.Violation(e, e.closeCode, engineSent = false))
+                    continue
+                } catch (e: TetherException.FrameTooLarge) {
+                    draining = true
+                    ending.complete(Ending.Violation(e, CloseCodes.TOO_BIG, engineSent = false))
+                    continue
+                }
+                when (item) {
+                    null -> Unit
+                    is Frame.Ping -> {
+                        // Answered here, before the next frame is read: ahead of anything queued after it arrived.
+                        session.send(RawFrame(RawFrame.PONG, true, 0, item.data))
+                        hooks.observePing(item.data)
+                    }
+                    is Frame.Pong -> if (keepaliveOn) pongs.trySend(item.data) else hooks.observePong(item.data, null)
+                    is ReceivedClose -> {
+                        draining = true
+                        ending.complete(Ending.PeerClosed(item))
+                        peerClose.complete(item)
+                    }
+                    is Frame -> deliver(item)
+                }
+            }
+        } catch (e: TetherException.ProtocolViolation) {
+            ending.complete(Ending.Violation(e, e.closeCode, engineSent = true))
+        } catch (e: TetherException.FrameTooLarge) {
+            ending.complete(Ending.Violation(e, CloseCodes.TOO_BIG, engineSent = true))
+        } catch (e: TetherException) {
+            ending.complete(Ending.Lost(e))
+        } finally {
+            readerDone.complete(Unit)
+        }
+    }
+
+    private suspend fun writeLoop() {
+        val batch = ArrayList<Tracked>(BATCH)
+        try {
+            while (true) {
+                val next = select<Any> {
+                    closeSignal.onAwait { CLOSE_SIGNAL }
+                    outbox.channel.onReceive { it }
+                }
+                if (next === CLOSE_SIGNAL) {
+                    while (true) write(outbox.channel.tryReceive().getOrNull() ?: break, batch)
+                    val close = closeSignal.getCompleted()
+                    session.send(RawFrame(RawFrame.CLOSE, true, 0, MessageAssembler.closePayload(close.code, close.reason)))
+                    session.flush()
+                    batch.forEach { it.written.complete(Unit) }
+                    return
+                }
+                write(next, batch)
+                var n = 1
+                while (n < BATCH) {
+                    write(outbox.channel.tryReceive().getOrNull() ?: break, batch)
+                    n++
+                }
+                session.flush()
+                batch.forEach { it.written.complete(Unit) }
+                batch.clear()
+            }
+        } catch (e: CancellationException) {
+            batch.forEach { it.fail(SendFailure.CONNECTION_LOST) }
+            throw e
+        } catch (e: TetherException) {
+            batch.forEach { it.fail(SendFailure.CONNECTION_LOST) }
+            ending.complete(Ending.Lost(e))
+        }
+    }
+
+    private suspend fun write(element: Any, batch: MutableList<Tracked>) {
+        val tracked = element as? Tracked
+        val frame = tracked?.frame ?: element as Frame
+        if (frame is Frame.Close) {
+            requestClose(frame)
+            tracked?.written?.complete(Unit)
+            return
+        }
+        if (tracked != null) batch.add(tracked)
+        session.send(frame.toRaw())
+    }
+
+    private suspend fun keepaliveLoop() {
+        var seq = 0L
+        while (true) {
+            delay(config.pingInterval)
+            val payload = ByteBuffer.allocate(8).putLong(++seq).array()
+            val sentAt = timeSource.markNow()
+            val answered = withTimeoutOrNull(config.pongTimeout) {
+                session.send(RawFrame(RawFrame.PING, true, 0, payload))
+                while (true) {
+                    val p = pongs.receive()
+                    if (p.contentEquals(payload)) break
+                    hooks.observePong(p, null)
+                }
+                true
+            }
+            if (answered == null) {
+                ending.complete(Ending.Lost(TetherException.DeadLink(config.pongTimeout)))
+                return
+            }
+            hooks.observePong(payload, sentAt.elapsedNow())
+        }
+    }
+
+    private suspend inline fun bestEffort(crossinline block: suspend () -> Unit) {
+        try {
+            withTimeoutOrNull(config.closeTimeout) { block() }
+        } catch (e: CancellationException) {
+            throw e
+        } catch (e: TetherException) {
+            // the socket is already gone; nothing more to say to the server
+        }
+    }
+
+    private companion object {
+        val CLOSE_SIGNAL = Any()
+        const val BATCH = 64
+        const val PONG_BUFFER = 8
+    }
+}
+
+internal fun Frame.toRaw(): RawFrame = when (this) {
+    is Frame.Text -> RawFrame(RawFrame.TEXT, true, 0, text.toByteArray(Charsets.UTF_8))
+    is Frame.Binary -> RawFrame(RawFrame.BINARY, true, 0, data)
+    is Frame.Ping -> RawFrame(RawFrame.PING, true, 0, data)
+    is Frame.Pong -> RawFrame(RawFrame.PONG, true, 0, data)
+    is Frame.Close -> RawFrame(RawFrame.CLOSE, true, 0, MessageAssembler.closePayload(code, reason))
+}
+
+/** [s] cut to at most [maxBytes] bytes of UTF-8, never inside a character. */
+internal fun truncateUtf8(s: String, maxBytes: Int): String {
+    if (s.toByteArray(Charsets.UTF_8).size <= maxBytes) return s
+    var end = minOf(s.length, maxBytes)
+    while (end > 0 && s.substring(0, end).toByteArray(Charsets.UTF_8).size > maxBytes) end--
+    if (end > 0 && Character.isHighSurrogate(s[end - 1])) end--
+    return s.substring(0, end)
+}
