@@ -1,0 +1,77 @@
+package dev.tether.internal
+
+import dev.tether.ConnectRequest
+import dev.tether.Handshake
+import dev.tether.TetherException
+import kotlinx.coroutines.CoroutineScope
+import kotlinx.coroutines.channels.Channel
+import kotlinx.coroutines.test.TestCoroutineScheduler
+
+/**
+ * A scripted transport for virtual-time tests of the supervisor's scheduling (backoff, resets, keepalive).
+ * It is no stand-in for the network: real-socket behaviour is tested against the test kit's server.
+ */
+internal class FakeTransport(
+    private val scheduler: TestCoroutineScheduler,
+    private val behavior: (attempt: Int) -> Behavior,
+) : Transport {
+    sealed class Behavior {
+        object Refuse : Behavior()
+
+        /** Connects; the session answers pings if [answerPings] and drops after [upMillis] (never if null). */
+        class Accept(val upMillis: Long? = null, val answerPings: Boolean = true) : Behavior()
+    }
+
+    /** Virtual time of every open() call. */
+    val openTimes = ArrayList<Long>()
+    val requests = ArrayList<ConnectRequest>()
+    val sessions = ArrayList<FakeSession>()
+    var closed = false
+
+    override suspend fun open(request: ConnectRequest, scope: CoroutineScope): TransportSession {
+        val n = openTimes.size
+        openTimes += scheduler.currentTime
+        requests += request
+        return when (val b = behavior(n)) {
+            Behavior.Refuse -> throw TetherException.ConnectFailed(request.url, TetherException.ConnectFailure.REFUSED)
+            is Behavior.Accept -> FakeSession(scheduler, b).also { sessions += it }
+        }
+    }
+
+    override fun close() {
+        closed = true
+    }
+}
+
+internal class FakeSession(private val scheduler: TestCoroutineScheduler, private val behavior: FakeTransport.Behavior.Accept) :
+    TransportSession {
+    private val openedAt = scheduler.currentTime
+    val inbound = Channel<RawFrame>(Channel.UNLIMITED)
+    val written = ArrayList<RawFrame>()
+    var aborted = false
+
+    override val handshake = Handshake("ws://fake", 101, emptyMap(), null)
+
+    override suspend fun receive(): RawFrame {
+        val up = behavior.upMillis
+        if (up == null) return inbound.receiveCatching().getOrNull() ?: throw TetherException.ConnectionLost("closed")
+        val left = openedAt + up - scheduler.currentTime
+        if (left <= 0) throw TetherException.ConnectionLost("scripted drop")
+        return kotlinx.coroutines.withTimeoutOrNull(left) { inbound.receive() }
+            ?: throw TetherException.ConnectionLost("scripted drop")
+    }
+
+    override suspend fun send(frame: RawFrame) {
+        if (aborted) throw TetherException.ConnectionLost("aborted")
+        written += frame
+        if (frame.opcode == RawFrame.PING && behavior.answerPings) inbound.trySend(RawFrame(RawFrame.PONG, true, 0, frame.data))
+        if (frame.opcode == RawFrame.CLOSE) inbound.trySend(RawFrame(RawFrame.CLOSE, true, 0, frame.data))
+    }
+
+    override suspend fun flush() = Unit
+    override suspend fun awaitWriterDone() = Unit
+    override fun abort() {
+        aborted = true
+        inbound.close()
+    }
+}

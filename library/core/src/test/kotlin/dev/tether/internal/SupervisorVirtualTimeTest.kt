@@ -1,0 +1,173 @@
+package dev.tether.internal
+
+import dev.tether.ConnectionState
+import dev.tether.Connection
+import dev.tether.TetherException
+import dev.tether.WebSocketClient
+import dev.tether.WebSocketClientBuilder
+import dev.tether.webSocketClient
+import io.kotest.core.spec.style.FunSpec
+import io.kotest.matchers.collections.shouldContainExactly
+import io.kotest.matchers.shouldBe
+import io.kotest.matchers.types.shouldBeInstanceOf
+import kotlinx.coroutines.flow.first
+import kotlinx.coroutines.launch
+import kotlinx.coroutines.test.TestScope
+import kotlinx.coroutines.test.advanceTimeBy
+import kotlinx.coroutines.test.runCurrent
+import kotlinx.coroutines.test.runTest
+import kotlin.random.Random
+import kotlin.time.Duration
+import kotlin.time.Duration.Companion.milliseconds
+import kotlin.time.Duration.Companion.seconds
+
+private fun TestScope.start(
+    fake: FakeTransport,
+    block: WebSocketClientBuilder.() -> Unit,
+): Connection {
+    val config = webSocketClient("ws://127.0.0.1:1/x") {
+        logInfo = false
+        logErrors = false
+        block()
+    }.config
+    return WebSocketClient(config, { fake }, testScheduler.timeSource).connectIn(backgroundScope)
+}
+
+private fun deltas(times: List<Long>): List<Long> = times.zipWithNext { a, b -> b - a }
+
+class SupervisorVirtualTimeTest : FunSpec({
+
+    test("without jitter the delays follow initial * factor^(n-1), capped") {
+        runTest {
+            lateinit var fake: FakeTransport
+            fake = FakeTransport(testScheduler) { FakeTransport.Behavior.Refuse }
+            val conn = start(fake) {
+                pingInterval = Duration.ZERO
+                reconnect {
+                    backoff(250, 30_000, 1.5)
+                    jitter(0.0)
+                }
+            }
+            val reconnecting = ArrayList<Duration>()
+            backgroundScope.launchCollect(conn) { if (it is ConnectionState.Reconnecting) reconnecting += it.delay }
+            advanceTimeBy(200_000)
+            val expected = listOf(250L, 375, 562, 843, 1265, 1898, 2847, 4271, 6407, 9610, 14416, 21624, 30000, 30000)
+            deltas(fake.openTimes).take(expected.size) shouldContainExactly expected
+            reconnecting.take(expected.size).map { it.inWholeMilliseconds } shouldContainExactly expected
+            conn.state.value.shouldBeInstanceOf<ConnectionState.Reconnecting>()
+        }
+    }
+
+    test("with jitter every delay lies in [d * (1 - j), d] and never exceeds the cap") {
+        runTest {
+            val fake = FakeTransport(testScheduler) { FakeTransport.Behavior.Refuse }
+            start(fake) {
+                pingInterval = Duration.ZERO
+                reconnect {
+                    backoff(250, 5_000, 2.0)
+                    jitter(0.5)
+                    random = Random(42)
+                }
+            }
+            advanceTimeBy(300_000)
+            val ds = deltas(fake.openTimes)
+            (ds.size > 40) shouldBe true
+            ds.forEachIndexed { i, d ->
+                val base = minOf(5_000.0, 250 * Math.pow(2.0, i.toDouble())).toLong()
+                (d in (base / 2)..base) shouldBe true
+            }
+            (ds.toSet().size >= 10) shouldBe true // jitter really varies the delays
+        }
+    }
+
+    test("the attempt count resets only after the connection stayed up for stableAfter") {
+        runTest {
+            // 0,1,2 refused; 3 up 5 s (unstable); 4 refused; 5 up 15 s (stable); then refused
+            val fake = FakeTransport(testScheduler) { n ->
+                when (n) {
+                    3 -> FakeTransport.Behavior.Accept(upMillis = 5_000)
+                    5 -> FakeTransport.Behavior.Accept(upMillis = 15_000)
+                    else -> FakeTransport.Behavior.Refuse
+                }
+            }
+            val conn = start(fake) {
+                pingInterval = Duration.ZERO
+                reconnect {
+                    backoff(100, 60_000, 2.0)
+                    jitter(0.0)
+                    stableAfter = 10.seconds
+                }
+            }
+            val attempts = ArrayList<Int>()
+            backgroundScope.launchCollect(conn) { if (it is ConnectionState.Connecting) attempts += it.attempt }
+            advanceTimeBy(40_000)
+            // delays: 100, 200, 400 | up 5000 | 800 (attempt 4 continues the streak) | 1600 | up 15000 | 100 (reset)
+            deltas(fake.openTimes).take(6) shouldContainExactly listOf(100L, 200, 400, 5_000 + 800, 1_600, 15_000 + 100)
+            attempts.take(7) shouldContainExactly listOf(0, 1, 2, 3, 4, 5, 1)
+        }
+    }
+
+    test("maxAttempts ends the client with ReconnectExhausted") {
+        runTest {
+            val fake = FakeTransport(testScheduler) { FakeTransport.Behavior.Refuse }
+            val conn = start(fake) {
+                pingInterval = Duration.ZERO
+                reconnect {
+                    backoff(100, 1_000, 2.0)
+                    jitter(0.0)
+                    maxAttempts = 3
+                }
+            }
+            val closed = conn.awaitClosed()
+            fake.openTimes.size shouldBe 4
+            val cause = closed.cause.shouldBeInstanceOf<TetherException.ReconnectExhausted>()
+            cause.attempts shouldBe 3
+            cause.lastCause.shouldBeInstanceOf<TetherException.ConnectFailed>()
+            fake.closed shouldBe true
+        }
+    }
+
+    test("keepalive: a peer that answers pings stays up; one that does not is dead after interval + pong timeout") {
+        runTest {
+            val fake = FakeTransport(testScheduler) { n -> FakeTransport.Behavior.Accept(answerPings = n == 0) }
+            val conn = start(fake) {
+                pingInterval = 30.seconds
+                pongTimeout = 10.seconds
+                reconnect { jitter(0.0) }
+            }
+            advanceTimeBy(10 * 60_000L)
+            runCurrent()
+            fake.openTimes.size shouldBe 1 // answered every ping for ten minutes
+            val pings = fake.sessions[0].written.count { it.opcode == RawFrame.PING }
+            pings shouldBe 20
+            fake.sessions[0].inbound.close() // the first peer goes away; the next never answers pings
+            val r = conn.state.first { it is ConnectionState.Reconnecting } as ConnectionState.Reconnecting
+            r.cause.shouldBeInstanceOf<TetherException.ConnectionLost>()
+            val second = conn.state.first { it is ConnectionState.Connected }
+            second.shouldBeInstanceOf<ConnectionState.Connected>()
+            val connectedAt = testScheduler.currentTime
+            val dead = conn.state.first { it is ConnectionState.Reconnecting } as ConnectionState.Reconnecting
+            (testScheduler.currentTime - connectedAt) shouldBe 40_000L
+            dead.cause.shouldBeInstanceOf<TetherException.DeadLink>()
+            dead.disconnect!!.code shouldBe 1006
+        }
+    }
+
+    test("close during backoff ends at once with the requested code") {
+        runTest {
+            val fake = FakeTransport(testScheduler) { FakeTransport.Behavior.Refuse }
+            val conn = start(fake) {
+                pingInterval = Duration.ZERO
+                reconnect { backoff(10_000, 10_000, 1.0) }
+            }
+            conn.state.first { it is ConnectionState.Reconnecting }
+            val closed = conn.close(4001, "bye")
+            closed.code shouldBe 4001
+            testScheduler.currentTime shouldBe 0L
+            fake.closed shouldBe true
+        }
+    }
+})
+
+private fun kotlinx.coroutines.CoroutineScope.launchCollect(conn: Connection, onEach: (ConnectionState) -> Unit) =
+    this.launch { conn.state.collect { onEach(it) } }

@@ -1,0 +1,63 @@
+package dev.tether.testkit
+
+/**
+ * The opening handshake a client sent, as the server saw it.
+ *
+ * @property path the request path without the query.
+ * @property query the raw query string, or "" when there is none.
+ * @property headers the request headers, names in lower case.
+ * @property subprotocols the subprotocols the client offered, in its order.
+ */
+public class HandshakeRequest(
+    public val path: String,
+    public val query: String,
+    public val headers: Map<String, List<String>>,
+    public val subprotocols: List<String>,
+) {
+    /** The first value of header [name] (case-insensitive), or null. */
+    public fun header(name: String): String? = headers[name.lowercase()]?.firstOrNull()
+
+    /** The first value of query parameter [name], URL-decoded, or null. */
+    public fun queryParameter(name: String): String? = query.split('&').firstNotNullOfOrNull { part ->
+        val i = part.indexOf('=')
+        val k = if (i < 0) part else part.substring(0, i)
+        if (k == name) java.net.URLDecoder.decode(if (i < 0) "" else part.substring(i + 1), Charsets.UTF_8) else null
+    }
+
+    override fun toString(): String = "HandshakeRequest(path=$path, subprotocols=$subprotocols)"
+}
+
+/** How the server answers an upgrade request: accept (with a subprotocol) or refuse with a status. */
+public class HandshakeResponse private constructor(
+    public val status: Int,
+    public val subprotocol: String?,
+    public val headers: Map<String, String>,
+    public val body: String,
+) {
+    public companion object {
+        /** Accept the upgrade, selecting [subprotocol] (null: none). */
+        @JvmStatic
+        @JvmOverloads
+        public fun accept(subprotocol: String? = null): HandshakeResponse = HandshakeResponse(101, subprotocol, emptyMap(), "")
+
+        /** Refuse the upgrade with [status], extra [headers] (e.g. `Retry-After`) and a [body]. */
+        @JvmStatic
+        @JvmOverloads
+        public fun refuse(status: Int, headers: Map<String, String> = emptyMap(), body: String = ""): HandshakeResponse {
+            require(status in 200..599 && status != 101) { "refuse status must be an HTTP status other than 101, was $status" }
+            return HandshakeResponse(status, null, headers, body)
+        }
+    }
+}
+
+/** Decides how to answer each upgrade request. */
+public fun interface HandshakeHandler {
+    /** Called on the connection's thread before anything is sent. */
+    public fun answer(request: HandshakeRequest): HandshakeResponse
+}
+
+/** A script run for every accepted connection, on a thread of its own. */
+public fun interface ConnectionScript {
+    /** Runs the script; when it returns, the connection stays open until the client or a test closes it. */
+    public fun run(connection: ServerConnection)
+}

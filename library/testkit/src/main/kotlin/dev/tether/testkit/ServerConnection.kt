@@ -1,0 +1,202 @@
+package dev.tether.testkit
+
+import java.io.BufferedInputStream
+import java.io.IOException
+import java.io.OutputStream
+import java.net.Socket
+import java.net.SocketException
+import java.time.Duration
+import java.util.concurrent.CountDownLatch
+import java.util.concurrent.LinkedBlockingQueue
+import java.util.concurrent.TimeUnit
+import java.util.concurrent.atomic.AtomicBoolean
+
+/**
+ * One client connection accepted by [TestWebSocketServer], after a successful handshake.
+ *
+ * A reader thread records every frame the client sends ([received], [awaitFrame]); unless told otherwise it answers
+ * pings with pongs and answers a close frame with the same code before shutting the socket, as a correct server
+ * does. All methods are thread-safe and blocking; writes go out in call order.
+ */
+public class ServerConnection internal constructor(
+    private val socket: Socket,
+    private val input: BufferedInputStream,
+    /** The handshake the client sent. */
+    public val handshake: HandshakeRequest,
+    /** A number unique within the server, from 1, in accept order. */
+    public val id: Int,
+) {
+    private val output: OutputStream = socket.getOutputStream()
+    private val frames = LinkedBlockingQueue<WireFrame>()
+    private val all = java.util.Collections.synchronizedList(ArrayList<WireFrame>())
+    private val closed = CountDownLatch(1)
+    private val sentClose = AtomicBoolean(false)
+    private val readingAllowed = Object()
+
+    @Volatile
+    private var reading = true
+
+    /** When false, pings from the client are recorded but not answered (a peer that stopped answering). */
+    @Volatile
+    public var answerPings: Boolean = true
+
+    /** When false, a close frame from the client is recorded but not answered. */
+    @Volatile
+    public var answerClose: Boolean = true
+
+    /** Every frame received so far, in order (pings, pongs and closes included). */
+    public val received: List<WireFrame> get() = synchronized(all) { all.toList() }
+
+    /** True once the socket is closed. */
+    public val isClosed: Boolean get() = closed.count == 0L
+
+    internal val readerThread: Thread = Thread({ readLoop() }, "testkit-conn-$id-reader").apply { isDaemon = true }
+
+    private fun readLoop() {
+        try {
+            while (true) {
+                synchronized(readingAllowed) { while (!reading) (readingAllowed as Object).wait() }
+                val f = WireFrame.read(input)
+                all.add(f)
+                frames.add(f)
+                when (f.opcode) {
+                    WireFrame.PING -> if (answerPings) write(WireFrame.encode(WireFrame.PONG, f.payload))
+                    WireFrame.CLOSE -> {
+                        if (sentClose.compareAndSet(false, true) && answerClose) {
+                            write(WireFrame.encode(WireFrame.CLOSE, if (f.payload.size >= 2) f.payload.copyOf(2) else ByteArray(0)))
+                        }
+                        if (answerClose) shutdown()
+                    }
+                }
+            }
+        } catch (e: IOException) {
+            shutdown()
+        } catch (e: InterruptedException) {
+            shutdown()
+        } catch (e: IllegalArgumentException) {
+            shutdown()
+        }
+    }
+
+    /** Sends a text frame. */
+    public fun sendText(text: String): Unit = write(WireFrame.encode(WireFrame.TEXT, text.toByteArray(Charsets.UTF_8)))
+
+    /** Sends a binary frame. */
+    public fun sendBinary(bytes: ByteArray): Unit = write(WireFrame.encode(WireFrame.BINARY, bytes))
+
+    /** Sends a ping. */
+    @JvmOverloads
+    public fun sendPing(payload: ByteArray = ByteArray(0)): Unit = write(WireFrame.encode(WireFrame.PING, payload))
+
+    /** Sends a frame with exactly the given bits (unmasked), valid or not. */
+    @JvmOverloads
+    public fun sendFrame(opcode: Int, payload: ByteArray, fin: Boolean = true, rsv: Int = 0): Unit =
+        write(WireFrame.encode(opcode, payload, fin, rsv))
+
+    /** Writes raw bytes to the socket: anything a correct server never would. */
+    public fun sendRaw(bytes: ByteArray): Unit = write(bytes)
+
+    /** Writes [bytes] in chunks of [chunkSize], flushing after each, so the client sees many small reads. */
+    public fun sendRawChunked(bytes: ByteArray, chunkSize: Int) {
+        require(chunkSize > 0) { "chunkSize must be positive, was $chunkSize" }
+        var i = 0
+        while (i < bytes.size) {
+            val n = minOf(chunkSize, bytes.size - i)
+            synchronized(output) {
+                output.write(bytes, i, n)
+                output.flush()
+            }
+            i += n
+            Thread.sleep(1)
+        }
+    }
+
+    /**
+     * Sends a close frame with [code] and [reason] and, if [awaitReply], waits up to [timeout] for the client's
+     * close before shutting the socket.
+     */
+    @JvmOverloads
+    public fun close(code: Int, reason: String = "", awaitReply: Boolean = true, timeout: Duration = Duration.ofSeconds(5)) {
+        sentClose.set(true)
+        write(WireFrame.encode(WireFrame.CLOSE, WireFrame.closePayload(code, reason.toByteArray(Charsets.UTF_8))))
+        if (awaitReply) closed.await(timeout.toMillis(), TimeUnit.MILLISECONDS)
+        shutdown()
+    }
+
+    /** Drops the TCP connection with no close frame (an RST: SO_LINGER 0). */
+    public fun drop() {
+        try {
+            socket.setSoLinger(true, 0)
+        } catch (e: SocketException) {
+            // already closed
+        }
+        shutdown()
+    }
+
+    /** Stops (false) or resumes (true) reading from the socket: the client's writes back up once buffers fill. */
+    public fun setReading(enabled: Boolean) {
+        synchronized(readingAllowed) {
+            reading = enabled
+            (readingAllowed as Object).notifyAll()
+        }
+    }
+
+    /** Echoes every text and binary frame back until the connection closes. Blocks; use it as a script. */
+    public fun echo() {
+        while (true) {
+            val f = nextFrame(Duration.ofDays(1)) ?: return
+            when (f.opcode) {
+                WireFrame.TEXT, WireFrame.BINARY -> try {
+                    write(WireFrame.encode(f.opcode, f.payload))
+                } catch (e: IOException) {
+                    return
+                }
+                WireFrame.CLOSE -> return
+            }
+        }
+    }
+
+    /**
+     * The next data frame (text or binary) the client sends, waiting up to [timeout].
+     * @throws AssertionError if none arrives in time.
+     */
+    public fun awaitFrame(timeout: Duration): WireFrame {
+        val deadline = System.nanoTime() + timeout.toNanos()
+        while (true) {
+            val left = Duration.ofNanos(deadline - System.nanoTime())
+            val f = nextFrame(left) ?: throw AssertionError("no data frame from client ${handshake.path} within $timeout")
+            if (f.opcode == WireFrame.TEXT || f.opcode == WireFrame.BINARY) return f
+        }
+    }
+
+    /** The next frame of any kind, or null if none arrives within [timeout] or the connection closed. */
+    public fun nextFrame(timeout: Duration): WireFrame? {
+        val deadline = System.nanoTime() + timeout.toNanos()
+        while (true) {
+            frames.poll(minOf(50, maxOf(0, (deadline - System.nanoTime()) / 1_000_000)), TimeUnit.MILLISECONDS)?.let { return it }
+            if (isClosed && frames.isEmpty()) return null
+            if (System.nanoTime() >= deadline) return null
+        }
+    }
+
+    /** Waits up to [timeout] for the socket to close; true if it did. */
+    public fun awaitClosed(timeout: Duration): Boolean = closed.await(timeout.toMillis(), TimeUnit.MILLISECONDS)
+
+    internal fun write(bytes: ByteArray) {
+        synchronized(output) {
+            output.write(bytes)
+            output.flush()
+        }
+    }
+
+    internal fun shutdown() {
+        try {
+            socket.close()
+        } catch (e: IOException) {
+            // ignore
+        }
+        closed.countDown()
+    }
+
+    override fun toString(): String = "ServerConnection(#$id ${handshake.path})"
+}

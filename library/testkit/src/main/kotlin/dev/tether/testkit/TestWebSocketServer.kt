@@ -1,0 +1,224 @@
+package dev.tether.testkit
+
+import java.io.BufferedInputStream
+import java.io.IOException
+import java.net.InetAddress
+import java.net.InetSocketAddress
+import java.net.ServerSocket
+import java.net.Socket
+import java.security.MessageDigest
+import java.time.Duration
+import java.util.Base64
+import java.util.concurrent.CopyOnWriteArrayList
+import java.util.concurrent.LinkedBlockingQueue
+import java.util.concurrent.TimeUnit
+import java.util.concurrent.atomic.AtomicInteger
+
+/**
+ * A scriptable WebSocket server on loopback for tests, in the spirit of OkHttp's MockWebServer.
+ *
+ * ```kotlin
+ * TestWebSocketServer.echo().use { server ->
+ *     val client = webSocketClient(server.url("/chat")) { }
+ *     …
+ * }
+ * ```
+ * It binds 127.0.0.1, port 0 by default, and can [stop] and [start] again on the same port, so a client
+ * reconnects to the same URL. Every accepted connection is recorded ([awaitConnection], [connections]); each runs
+ * [script] on a thread of its own (the default script echoes). [handshakeHandler] decides whether to accept.
+ *
+ * Thread-safe. Uses plain blocking sockets and daemon threads, all ended by [close].
+ */
+public class TestWebSocketServer @JvmOverloads constructor(
+    /** Decides each upgrade: accept (with a subprotocol) or refuse with a status, headers and body. */
+    @Volatile public var handshakeHandler: HandshakeHandler = HandshakeHandler { HandshakeResponse.accept() },
+    /** What each accepted connection does; the default echoes text and binary frames. */
+    @Volatile public var script: ConnectionScript = ConnectionScript { it.echo() },
+) : AutoCloseable {
+    @Volatile
+    private var listener: ServerSocket? = null
+    private var boundPort = 0
+    private val ids = AtomicInteger()
+    private val accepted = LinkedBlockingQueue<ServerConnection>()
+    private val live = CopyOnWriteArrayList<ServerConnection>()
+    private val all = CopyOnWriteArrayList<ServerConnection>()
+    private val handshakes = CopyOnWriteArrayList<HandshakeRequest>()
+    private val threads = CopyOnWriteArrayList<Thread>()
+
+    /** The port, fixed after the first [start]. */
+    public val port: Int get() = boundPort
+
+    /** True while listening. */
+    public val isRunning: Boolean get() = listener?.isClosed == false
+
+    /** Every connection accepted so far, in order. */
+    public val connections: List<ServerConnection> get() = all.toList()
+
+    /** Every upgrade request seen so far, accepted or refused, in order. */
+    public val handshakeRequests: List<HandshakeRequest> get() = handshakes.toList()
+
+    /** `ws://127.0.0.1:port` + [path]. */
+    @JvmOverloads
+    public fun url(path: String = "/"): String = "ws://127.0.0.1:$port$path"
+
+    /** Starts listening: on port 0 the first time, on the same port after a [stop]. Returns this server. */
+    public fun start(): TestWebSocketServer {
+        check(!isRunning) { "the server is already running" }
+        val socket = ServerSocket()
+        socket.reuseAddress = true
+        socket.bind(InetSocketAddress(InetAddress.getLoopbackAddress(), boundPort), 50)
+        boundPort = socket.localPort
+        listener = socket
+        thread("testkit-server-$boundPort-accept") { acceptLoop(socket) }
+        return this
+    }
+
+    /** Stops listening and drops every open connection (no close frame), like a crashed server. */
+    public fun stop() {
+        listener?.close()
+        listener = null
+        live.forEach { it.drop() }
+        live.clear()
+    }
+
+    /** Stops, closing every open connection with [code] first (e.g. 1001 for a server going away). */
+    public fun stopGracefully(code: Int, reason: String) {
+        listener?.close()
+        listener = null
+        live.forEach { runCatching { it.close(code, reason, awaitReply = true, timeout = Duration.ofSeconds(2)) } }
+        live.clear()
+    }
+
+    /** Stops and ends every thread of the server. Idempotent. */
+    override fun close() {
+        stop()
+        threads.forEach { it.interrupt() }
+        threads.forEach { it.join(2000) }
+        threads.clear()
+    }
+
+    /**
+     * The next connection accepted (in accept order, each returned once), waiting up to [timeout].
+     * @throws AssertionError if none arrives in time.
+     */
+    public fun awaitConnection(timeout: Duration): ServerConnection =
+        accepted.poll(timeout.toMillis(), TimeUnit.MILLISECONDS)
+            ?: throw AssertionError("no WebSocket connection within $timeout")
+
+    /** Like [awaitConnection] but null on time-out. */
+    public fun pollConnection(timeout: Duration): ServerConnection? = accepted.poll(timeout.toMillis(), TimeUnit.MILLISECONDS)
+
+    private fun acceptLoop(socket: ServerSocket) {
+        while (!socket.isClosed) {
+            val client = try {
+                socket.accept()
+            } catch (e: IOException) {
+                return
+            }
+            thread("testkit-server-$boundPort-handshake") { handle(client) }
+        }
+    }
+
+    private fun handle(client: Socket) {
+        try {
+            client.tcpNoDelay = true
+            val input = BufferedInputStream(client.getInputStream())
+            val request = readRequest(input) ?: return client.close()
+            handshakes.add(request.first)
+            val response = try {
+                handshakeHandler.answer(request.first)
+            } catch (e: Throwable) {
+                HandshakeResponse.refuse(500, body = "handshake handler threw: $e")
+            }
+            val out = client.getOutputStream()
+            if (response.status != 101) {
+                val body = response.body.toByteArray(Charsets.UTF_8)
+                val head = StringBuilder("HTTP/1.1 ${response.status} Refused\r\n")
+                response.headers.forEach { (k, v) -> head.append("$k: $v\r\n") }
+                head.append("Content-Length: ${body.size}\r\nConnection: close\r\n\r\n")
+                out.write(head.toString().toByteArray(Charsets.ISO_8859_1) + body)
+                out.flush()
+                client.close()
+                return
+            }
+            val accept = Base64.getEncoder().encodeToString(
+                MessageDigest.getInstance("SHA-1").digest((request.second + GUID).toByteArray(Charsets.ISO_8859_1)),
+            )
+            val head = StringBuilder("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n")
+            head.append("Sec-WebSocket-Accept: $accept\r\n")
+            response.subprotocol?.let { head.append("Sec-WebSocket-Protocol: $it\r\n") }
+            head.append("\r\n")
+            out.write(head.toString().toByteArray(Charsets.ISO_8859_1))
+            out.flush()
+            val conn = ServerConnection(client, input, request.first, ids.incrementAndGet())
+            live.add(conn)
+            all.add(conn)
+            threads.add(conn.readerThread)
+            conn.readerThread.start()
+            accepted.add(conn)
+            try {
+                script.run(conn)
+            } catch (e: InterruptedException) {
+                conn.drop()
+            } catch (e: IOException) {
+                conn.shutdown()
+            }
+        } catch (e: IOException) {
+            runCatching { client.close() }
+        }
+    }
+
+    private fun readRequest(input: BufferedInputStream): Pair<HandshakeRequest, String>? {
+        val lines = ArrayList<String>()
+        val line = StringBuilder()
+        while (true) {
+            val b = input.read()
+            if (b < 0) return null
+            if (b == '\n'.code) {
+                val l = line.toString().trimEnd('\r')
+                line.setLength(0)
+                if (l.isEmpty()) break
+                lines.add(l)
+                if (lines.size > 200) return null
+            } else {
+                line.append(b.toChar())
+            }
+        }
+        val target = lines.firstOrNull()?.split(' ')?.getOrNull(1) ?: return null
+        val headers = LinkedHashMap<String, MutableList<String>>()
+        lines.drop(1).forEach { l ->
+            val i = l.indexOf(':')
+            if (i > 0) headers.getOrPut(l.substring(0, i).trim().lowercase()) { ArrayList() }.add(l.substring(i + 1).trim())
+        }
+        val key = headers["sec-websocket-key"]?.firstOrNull() ?: return null
+        val protocols = headers["sec-websocket-protocol"].orEmpty().flatMap { it.split(',') }.map { it.trim() }.filter { it.isNotEmpty() }
+        val q = target.indexOf('?')
+        val request = HandshakeRequest(
+            path = if (q < 0) target else target.substring(0, q),
+            query = if (q < 0) "" else target.substring(q + 1),
+            headers = headers,
+            subprotocols = protocols,
+        )
+        return request to key
+    }
+
+    private fun thread(name: String, body: () -> Unit) {
+        val t = Thread(body, name)
+        t.isDaemon = true
+        threads.add(t)
+        threads.removeIf { !it.isAlive && it !== t }
+        t.start()
+    }
+
+    public companion object {
+        private const val GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+        /** A started echo server. */
+        @JvmStatic
+        public fun echo(): TestWebSocketServer = TestWebSocketServer().start()
+
+        /** A started server running [script] on every connection. */
+        @JvmStatic
+        public fun withScript(script: ConnectionScript): TestWebSocketServer = TestWebSocketServer(script = script).start()
+    }
+}
