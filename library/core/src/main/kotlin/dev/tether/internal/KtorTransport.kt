@@ -13,10 +13,10 @@ import io.ktor.client.request.header
 import io.ktor.client.request.prepareRequest
 import io.ktor.client.request.url
 import io.ktor.client.statement.HttpResponse
-import io.ktor.client.statement.bodyAsChannel
 import io.ktor.http.HttpMethod
 import io.ktor.http.HttpStatusCode
 import io.ktor.network.tls.TLSException
+import io.ktor.utils.io.InternalAPI
 import io.ktor.utils.io.readAvailable
 import io.ktor.websocket.ChannelOverflow
 import io.ktor.websocket.Frame as KFrame
@@ -130,7 +130,9 @@ internal class KtorTransport(private val settings: TransportSettings) : Transpor
     private suspend fun handshakeFailed(url: String, response: HttpResponse): TetherException.HandshakeFailed {
         val headers = response.headers.entries().associate { (k, v) -> k.lowercase() to v }
         val snippet = withTimeoutOrNull(SNIPPET_TIMEOUT_MS) {
-            val channel = response.bodyAsChannel()
+            // rawContent, not bodyAsChannel(): the body pipeline would let the WebSockets plugin throw first.
+            @OptIn(InternalAPI::class)
+            val channel = response.rawContent
             val buf = ByteArray(SNIPPET_BYTES)
             var n = 0
             while (n < buf.size) {

@@ -57,7 +57,10 @@ public class ServerConnection internal constructor(
             while (true) {
                 synchronized(readingAllowed) { while (!reading) (readingAllowed as Object).wait() }
                 val f = WireFrame.read(input)
-                all.add(f)
+                synchronized(all) {
+                    all.add(f)
+                    (all as Object).notifyAll()
+                }
                 frames.add(f)
                 when (f.opcode) {
                     WireFrame.PING -> if (answerPings) write(WireFrame.encode(WireFrame.PONG, f.payload))
@@ -176,6 +179,40 @@ public class ServerConnection internal constructor(
             frames.poll(minOf(50, maxOf(0, (deadline - System.nanoTime()) / 1_000_000)), TimeUnit.MILLISECONDS)?.let { return it }
             if (isClosed && frames.isEmpty()) return null
             if (System.nanoTime() >= deadline) return null
+        }
+    }
+
+    /**
+     * Waits until the client has sent [count] data frames (text or binary) in all and returns the first [count],
+     * without consuming them: it works alongside a script (such as [echo]) that reads frames itself.
+     * @throws AssertionError if fewer arrive within [timeout].
+     */
+    public fun awaitReceived(count: Int, timeout: Duration): List<WireFrame> {
+        val deadline = System.nanoTime() + timeout.toNanos()
+        synchronized(all) {
+            while (true) {
+                val data = all.filter { it.opcode == WireFrame.TEXT || it.opcode == WireFrame.BINARY }
+                if (data.size >= count) return data.take(count)
+                val left = (deadline - System.nanoTime()) / 1_000_000
+                if (left <= 0) throw AssertionError("client sent ${data.size} data frames, not $count, within $timeout")
+                (all as Object).wait(minOf(left, 50))
+            }
+        }
+    }
+
+    /**
+     * Waits for the first received frame (of any kind) that matches [predicate], without consuming anything.
+     * @throws AssertionError if none matches within [timeout].
+     */
+    public fun awaitReceived(timeout: Duration, predicate: java.util.function.Predicate<WireFrame>): WireFrame {
+        val deadline = System.nanoTime() + timeout.toNanos()
+        synchronized(all) {
+            while (true) {
+                all.firstOrNull { predicate.test(it) }?.let { return it }
+                val left = (deadline - System.nanoTime()) / 1_000_000
+                if (left <= 0) throw AssertionError("no matching frame from the client within $timeout; got ${all.toList()}")
+                (all as Object).wait(minOf(left, 50))
+            }
         }
     }
 
