@@ -12,7 +12,7 @@ import java.io.ByteArrayOutputStream
  *
  * Turns raw frames into whole [Frame]s. Not thread-safe: owned by the connection's reader coroutine.
  */
-internal class MessageAssembler(private val maxMessageSize: Long) {
+internal class MessageAssembler(private val maxFrameSize: Long, private val maxMessageSize: Long) {
     private var messageOpcode = 0
     private var buffer: ByteArrayOutputStream? = null
     private var first: ByteArray? = null
@@ -27,6 +27,12 @@ internal class MessageAssembler(private val maxMessageSize: Long) {
      */
     fun accept(raw: RawFrame): Any? {
         if (raw.rsv != 0) violation("RSV bits ${raw.rsv} set without a negotiated extension")
+        // The engine checks the frame header too, but only once its session is configured; frames that arrive
+        // right after the handshake are checked here.
+        if (raw.data.size > maxFrameSize) {
+            reset()
+            throw TetherException.FrameTooLarge(raw.data.size.toLong(), maxFrameSize)
+        }
         return when (raw.opcode) {
             RawFrame.PING, RawFrame.PONG, RawFrame.CLOSE -> control(raw)
             RawFrame.TEXT, RawFrame.BINARY -> data(raw)

@@ -111,7 +111,7 @@ internal class SessionRunner(
     }
 
     private suspend fun readLoop() {
-        val assembler = MessageAssembler(config.maxMessageSize)
+        val assembler = MessageAssembler(config.maxFrameSize, config.maxMessageSize)
         var draining = false
         try {
             while (true) {
