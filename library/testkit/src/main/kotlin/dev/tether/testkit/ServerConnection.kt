@@ -219,6 +219,14 @@ public class ServerConnection internal constructor(
     /** Waits up to [timeout] for the socket to close; true if it did. */
     public fun awaitClosed(timeout: Duration): Boolean = closed.await(timeout.toMillis(), TimeUnit.MILLISECONDS)
 
+    internal fun open(response: ByteArray, register: () -> Unit) {
+        synchronized(output) {
+            register()
+            output.write(response)
+            output.flush()
+        }
+    }
+
     internal fun write(bytes: ByteArray) {
         synchronized(output) {
             output.write(bytes)

@@ -37,6 +37,9 @@ public class TestWebSocketServer @JvmOverloads constructor(
 ) : AutoCloseable {
     @Volatile
     private var listener: ServerSocket? = null
+
+    @Volatile
+    private var acceptThread: Thread? = null
     private var boundPort = 0
     private val ids = AtomicInteger()
     private val accepted = LinkedBlockingQueue<ServerConnection>()
@@ -69,24 +72,30 @@ public class TestWebSocketServer @JvmOverloads constructor(
         socket.bind(InetSocketAddress(InetAddress.getLoopbackAddress(), boundPort), 50)
         boundPort = socket.localPort
         listener = socket
-        thread("testkit-server-$boundPort-accept") { acceptLoop(socket) }
+        acceptThread = thread("testkit-server-$boundPort-accept") { acceptLoop(socket) }
         return this
     }
 
     /** Stops listening and drops every open connection (no close frame), like a crashed server. */
     public fun stop() {
-        listener?.close()
-        listener = null
+        closeListener()
         live.forEach { it.drop() }
         live.clear()
     }
 
     /** Stops, closing every open connection with [code] first (e.g. 1001 for a server going away). */
     public fun stopGracefully(code: Int, reason: String) {
-        listener?.close()
-        listener = null
+        closeListener()
         live.forEach { runCatching { it.close(code, reason, awaitReply = true, timeout = Duration.ofSeconds(2)) } }
         live.clear()
+    }
+
+    /** Closes the listening socket and waits until the port is free (the JDK defers the close past a blocked accept). */
+    private fun closeListener() {
+        listener?.close()
+        listener = null
+        acceptThread?.join(5000)
+        acceptThread = null
     }
 
     /** Stops and ends every thread of the server. Idempotent. */
@@ -148,14 +157,15 @@ public class TestWebSocketServer @JvmOverloads constructor(
             head.append("Sec-WebSocket-Accept: $accept\r\n")
             response.subprotocol?.let { head.append("Sec-WebSocket-Protocol: $it\r\n") }
             head.append("\r\n")
-            out.write(head.toString().toByteArray(Charsets.ISO_8859_1))
-            out.flush()
             val conn = ServerConnection(client, input, request.first, ids.incrementAndGet())
-            live.add(conn)
-            all.add(conn)
+            // Recorded before the client can see the 101, and under the write lock so no frame precedes it.
+            conn.open(head.toString().toByteArray(Charsets.ISO_8859_1)) {
+                live.add(conn)
+                all.add(conn)
+                accepted.add(conn)
+            }
             threads.add(conn.readerThread)
             conn.readerThread.start()
-            accepted.add(conn)
             try {
                 script.run(conn)
             } catch (e: InterruptedException) {
@@ -202,12 +212,13 @@ public class TestWebSocketServer @JvmOverloads constructor(
         return request to key
     }
 
-    private fun thread(name: String, body: () -> Unit) {
+    private fun thread(name: String, body: () -> Unit): Thread {
         val t = Thread(body, name)
         t.isDaemon = true
         threads.add(t)
         threads.removeIf { !it.isAlive && it !== t }
         t.start()
+        return t
     }
 
     public companion object {

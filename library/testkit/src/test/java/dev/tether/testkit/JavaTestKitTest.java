@@ -49,7 +49,7 @@ class JavaTestKitTest {
                 assertEquals("welcome", new String(frame, 2, 7, StandardCharsets.UTF_8));
                 ServerConnection connection = server.awaitConnection(FIVE);
                 assertEquals("/ok", connection.getHandshake().getPath());
-                connection.close(1001, "bye");
+                connection.close(1001, "bye", false, FIVE);
                 assertTrue(connection.awaitClosed(FIVE));
             }
             server.stop();
