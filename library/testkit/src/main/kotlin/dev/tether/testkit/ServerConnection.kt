@@ -57,6 +57,8 @@ public class ServerConnection internal constructor(
             while (true) {
                 synchronized(readingAllowed) { while (!reading) (readingAllowed as Object).wait() }
                 val f = WireFrame.read(input)
+                // a read already blocked when reading stopped holds its frame until reading resumes
+                synchronized(readingAllowed) { while (!reading) (readingAllowed as Object).wait() }
                 synchronized(all) {
                     all.add(f)
                     (all as Object).notifyAll()

@@ -93,6 +93,20 @@ class TestKitTest : FunSpec({
         }
     }
 
+    test("setReading(false) stops reading: frames wait in the socket until reading resumes") {
+        TestWebSocketServer.echo().use { server ->
+            RawClient(server.port).use { c ->
+                val sc = server.awaitConnection(FIVE)
+                sc.setReading(false)
+                c.sendText("held")
+                Thread.sleep(300)
+                sc.received.size shouldBe 0
+                sc.setReading(true)
+                sc.awaitReceived(1, FIVE).single().text shouldBe "held"
+            }
+        }
+    }
+
     test("the server answers pings and a client close by default") {
         TestWebSocketServer.echo().use { server ->
             RawClient(server.port).use { c ->
