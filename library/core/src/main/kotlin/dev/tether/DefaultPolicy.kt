@@ -12,8 +12,8 @@ public object DefaultPolicy {
      * - connect failed (refused, DNS, timeout, TLS): [Decision.Reconnect];
      * - handshake 401/403: [Decision.Reconnect] when [hasConnectProvider] (it can mint fresh credentials),
      *   else [Decision.StayDown] (the same credentials would fail again);
-     * - handshake 408, 429 and 5xx: [Decision.ReconnectAfter] the server's `Retry-After` when it sent one and it
-     *   is longer than the backoff, else [Decision.Reconnect];
+     * - handshake 408, 429 and 5xx: [Decision.ReconnectAfter] the server's `Retry-After` when it sent one, else
+     *   [Decision.Reconnect];
      * - handshake, other statuses (400, 404, 426, a wrong subprotocol…): [Decision.StayDown];
      * - a hook that threw, a decode/encode failure, a dropped message or frame: [Decision.Ignore];
      * - anything else: [Decision.Reconnect].

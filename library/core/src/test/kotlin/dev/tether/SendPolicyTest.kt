@@ -106,6 +106,22 @@ class SendPolicyTest : FunSpec({
         }
     }
 
+    test("incoming DROP_OLDEST: a slow consumer loses the oldest messages and each drop is reported") {
+        TestWebSocketServer.withScript { c -> (1..5).forEach { c.sendText("m$it") }; c.echo() }.use { server ->
+            val dropped = java.util.Collections.synchronizedList(ArrayList<Frame>())
+            quickClient(server.url()) {
+                incomingBuffer(2, OverflowPolicy.DROP_OLDEST)
+                onError { e -> if (e is TetherException.MessageDropped) dropped += e.frame; Decision.Ignore }
+            }.connect().use { conn ->
+                conn.awaitConnected()
+                withTimeout(5.seconds) { while (dropped.size < 3) kotlinx.coroutines.delay(10) }
+                dropped shouldContainExactly listOf(Frame.Text("m1"), Frame.Text("m2"), Frame.Text("m3"))
+                conn.incoming.receive() shouldBe Frame.Text("m4")
+                conn.incoming.receive() shouldBe Frame.Text("m5")
+            }
+        }
+    }
+
     test("sends still queued when the client closes fail with CLOSED, and later sends too") {
         TestWebSocketServer.echo().use { server ->
             val conn = offline(server) { }
