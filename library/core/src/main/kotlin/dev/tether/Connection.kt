@@ -71,8 +71,10 @@ public interface Connection : AutoCloseable {
     public suspend fun awaitClosed(): ConnectionState.Closed
 
     /**
-     * Ends a [ConnectionState.Down] or [ConnectionState.Reconnecting] wait now and attempts to connect.
-     * No effect in other states.
+     * Connects again now. In [ConnectionState.Down] or [ConnectionState.Reconnecting] it ends the wait and attempts
+     * to connect. In [ConnectionState.Connected] it closes the connection (1000) and reconnects after the delay for
+     * the next attempt, as after a failure: use it when a protocol above notices a dead link (a missed heartbeat).
+     * No effect while connecting or closing.
      */
     public fun reconnect()
 

@@ -14,6 +14,7 @@ import kotlin.time.Duration.Companion.seconds
  * @property maxAttempts the reconnect attempts allowed in one streak before giving up, or null for unlimited.
  * @property stableAfter how long a connection must stay up before the attempt count goes back to zero.
  * @property random the source of jitter (inject a seeded one in tests).
+ * @property delays a custom schedule replacing [backoff], or null.
  */
 public class ReconnectConfig internal constructor(
     public val enabled: Boolean,
@@ -21,7 +22,11 @@ public class ReconnectConfig internal constructor(
     public val maxAttempts: Int?,
     public val stableAfter: Duration,
     public val random: Random,
-)
+    public val delays: ((attempt: Int) -> Duration)?,
+) {
+    /** The delay before reconnect attempt [attempt] (1-based): the custom schedule if set, else the backoff. */
+    public fun delayFor(attempt: Int): Duration = delays?.invoke(attempt) ?: backoff.delay(attempt, random)
+}
 
 /** Builds a [ReconnectConfig] inside `reconnect { }`. Every setter validates at once, naming the option. */
 @TetherDsl
@@ -45,6 +50,16 @@ public class ReconnectBuilder internal constructor() {
 
     /** The source of jitter (default [Random.Default]). */
     public var random: Random = Random.Default
+
+    private var delays: ((Int) -> Duration)? = null
+
+    /**
+     * Replaces the exponential backoff with any schedule: [schedule] gets the 1-based attempt number and returns the
+     * delay before it (e.g. Phoenix's `[10, 50, 100, …] ms then 5 s`). It must be fast and must not throw.
+     */
+    public fun delays(schedule: (attempt: Int) -> Duration) {
+        delays = schedule
+    }
 
     private var initialMs: Long = 250
     private var maxMs: Long = 30_000
@@ -75,5 +90,6 @@ public class ReconnectBuilder internal constructor() {
         maxAttempts = maxAttempts,
         stableAfter = stableAfter,
         random = random,
+        delays = delays,
     )
 }

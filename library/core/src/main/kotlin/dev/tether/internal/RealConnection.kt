@@ -110,8 +110,11 @@ internal class RealConnection private constructor(
     }
 
     override fun reconnect() {
-        val s = _state.value
-        if (s is ConnectionState.Down || s is ConnectionState.Reconnecting) wake.trySend(Unit)
+        when (_state.value) {
+            is ConnectionState.Down, is ConnectionState.Reconnecting -> wake.trySend(Unit)
+            is ConnectionState.Connected -> hooks.decisions.trySend(Decision.Reconnect)
+            else -> Unit
+        }
     }
 
     override suspend fun close(code: Int, reason: String): ConnectionState.Closed {
@@ -302,7 +305,7 @@ internal class RealConnection private constructor(
                     )
                 }
                 val delay: Duration = (decision as? Decision.ReconnectAfter)?.delay
-                    ?: config.reconnect.backoff.delay(next, config.reconnect.random)
+                    ?: config.reconnect.delayFor(next).coerceAtLeast(Duration.ZERO)
                 _state.value = ConnectionState.Reconnecting(next, delay, cause, disconnect)
                 log.info("reconnecting in $delay (attempt $next)")
                 select {

@@ -153,6 +153,36 @@ class SupervisorVirtualTimeTest : FunSpec({
         }
     }
 
+    test("a custom delay schedule replaces the backoff") {
+        runTest {
+            val fake = FakeTransport(testScheduler) { FakeTransport.Behavior.Refuse }
+            start(fake) {
+                pingInterval = Duration.ZERO
+                reconnect { delays { n -> listOf(10L, 50, 100).getOrElse(n - 1) { 5_000 }.milliseconds } }
+            }
+            advanceTimeBy(20_000)
+            deltas(fake.openTimes).take(6) shouldContainExactly listOf(10L, 50, 100, 5_000, 5_000, 5_000)
+        }
+    }
+
+    test("reconnect() while connected closes the connection and connects again") {
+        runTest {
+            val fake = FakeTransport(testScheduler) { FakeTransport.Behavior.Accept() }
+            val conn = start(fake) {
+                pingInterval = Duration.ZERO
+                reconnect { delays { 1_000.milliseconds } }
+            }
+            conn.state.first { it is ConnectionState.Connected }
+            conn.reconnect()
+            val r = conn.state.first { it is ConnectionState.Reconnecting } as ConnectionState.Reconnecting
+            r.attempt shouldBe 1
+            r.delay shouldBe 1_000.milliseconds
+            conn.state.first { it is ConnectionState.Connected }
+            fake.openTimes.size shouldBe 2
+            fake.sessions[0].written.last().opcode shouldBe RawFrame.CLOSE
+        }
+    }
+
     test("close during backoff ends at once with the requested code") {
         runTest {
             val fake = FakeTransport(testScheduler) { FakeTransport.Behavior.Refuse }
