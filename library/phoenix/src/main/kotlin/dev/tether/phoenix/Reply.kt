@@ -1,0 +1,48 @@
+package dev.tether.phoenix
+
+/** The answer to a join, a leave or a push. Immutable. */
+public sealed class Reply {
+    /** The server answered `{:ok, response}`. */
+    public class Ok(public val response: Payload) : Reply() {
+        override fun equals(other: Any?): Boolean = other is Ok && other.response == response
+        override fun hashCode(): Int = response.hashCode()
+        override fun toString(): String = "Ok($response)"
+    }
+
+    /** The server answered `{:error, response}` (for a join: the reason it was refused). */
+    public class Error(public val response: Payload) : Reply() {
+        override fun equals(other: Any?): Boolean = other is Error && other.response == response
+        override fun hashCode(): Int = response.hashCode() + 1
+        override fun toString(): String = "Error($response)"
+    }
+
+    /** No reply arrived within the timeout. */
+    public object Timeout : Reply() {
+        override fun toString(): String = "Timeout"
+    }
+
+    internal companion object {
+        fun of(status: String, response: Payload): Reply = if (status == "ok") Ok(response) else Error(response)
+    }
+}
+
+/** The state of a channel, as phoenix.js names them. */
+public enum class ChannelState {
+    /** Not joined (before [PhoenixChannel.join], after a leave or a server-side close). */
+    CLOSED,
+
+    /** A join is on the wire. */
+    JOINING,
+
+    /** Joined: pushes go out at once. */
+    JOINED,
+
+    /** The channel crashed, the join failed or timed out, or the socket dropped: a rejoin is scheduled. */
+    ERRORED,
+
+    /** A leave is on the wire. */
+    LEAVING,
+}
+
+/** Thrown by the `await…` functions when their timeout elapses. */
+public class PhoenixTimeoutException(message: String) : Exception(message)
