@@ -44,6 +44,9 @@ public class PhoenixChannel internal constructor(
     @Volatile
     private var joinCalled = false
 
+    /** The timeout given to [join], used for every rejoin too (as phoenix.js does). */
+    private var joinTimeout: Duration = socket.config.pushTimeout
+
     /** The current join reference (changes on every rejoin), or null before the first join. */
     @Volatile
     public var joinRef: String? = null
@@ -73,8 +76,9 @@ public class PhoenixChannel internal constructor(
         socket.onSerial {
             check(!joinCalled) { "tried to join multiple times: 'join' can only be called once per channel" }
             joinCalled = true
+            joinTimeout = timeout
             socket.register(this)
-            rejoin(timeout)
+            rejoin()
         }
         return withTimeoutOrNull(timeout) { firstJoin.await() } ?: Reply.Timeout
     }
@@ -172,7 +176,8 @@ public class PhoenixChannel internal constructor(
         socket.unregister(this)
     }
 
-    private suspend fun rejoin(timeout: Duration = socket.config.pushTimeout) {
+    private suspend fun rejoin() {
+        val timeout = joinTimeout
         if (!joinCalled || _state.value == ChannelState.LEAVING) return
         socket.leaveOpenTopic(topic, this)
         rejoinTimer?.cancel()
