@@ -174,7 +174,8 @@ class LifecycleTest : FunSpec({
     }
 
     test("a peer that stops answering pings is detected as a dead link over a real socket") {
-        TestWebSocketServer.withScript(firstThen { it.answerPings = false; it.echo() }).use { server ->
+        TestWebSocketServer.echo().use { server ->
+            server.onAccept = ConnectionScript { c -> if (c.id == 1) c.answerPings = false }
             quickClient(server.url()) {
                 pingInterval = 100.milliseconds
                 pongTimeout = 300.milliseconds
@@ -219,7 +220,8 @@ class LifecycleTest : FunSpec({
     }
 
     test("close() forces the socket shut after the close timeout when the server never answers") {
-        TestWebSocketServer.withScript { it.answerClose = false; it.echo() }.use { server ->
+        TestWebSocketServer.echo().use { server ->
+            server.onAccept = ConnectionScript { it.answerClose = false }
             val conn = quickClient(server.url()) { closeTimeout = 300.milliseconds }.connect()
             conn.awaitConnected()
             val sc = server.awaitConnection(FIVE)

@@ -35,6 +35,13 @@ public class TestWebSocketServer @JvmOverloads constructor(
     /** What each accepted connection does; the default echoes text and binary frames. */
     @Volatile public var script: ConnectionScript = ConnectionScript { it.echo() },
 ) : AutoCloseable {
+    /**
+     * Runs for each accepted connection before the `101` is sent and before any frame is read: set per-connection
+     * behaviour here (`answerPings = false`, `answerClose = false`) so that no frame can slip by first.
+     */
+    @Volatile
+    public var onAccept: ConnectionScript = ConnectionScript { }
+
     @Volatile
     private var listener: ServerSocket? = null
 
@@ -158,6 +165,7 @@ public class TestWebSocketServer @JvmOverloads constructor(
             response.subprotocol?.let { head.append("Sec-WebSocket-Protocol: $it\r\n") }
             head.append("\r\n")
             val conn = ServerConnection(client, input, request.first, ids.incrementAndGet())
+            onAccept.run(conn)
             // Recorded before the client can see the 101, and under the write lock so no frame precedes it.
             conn.open(head.toString().toByteArray(Charsets.ISO_8859_1)) {
                 live.add(conn)

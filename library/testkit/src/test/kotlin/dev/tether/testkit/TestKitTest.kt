@@ -73,9 +73,10 @@ class TestKitTest : FunSpec({
                 "/close" -> c.close(4000, "bye")
                 "/drop" -> c.drop()
                 "/raw" -> c.sendRaw(WireFrame.encode(WireFrame.TEXT, "x".toByteArray(), rsv = 4))
-                "/silent" -> { c.answerPings = false; c.echo() }
+                "/silent" -> c.echo()
             }
         }.use { server ->
+            server.onAccept = ConnectionScript { c -> if (c.handshake.path == "/silent") c.answerPings = false }
             RawClient(server.port, "/close").use { c ->
                 val f = c.read()
                 f.closeCode shouldBe 4000
