@@ -30,7 +30,7 @@ public class Push internal constructor(
         internal set
 
     /** True once a reply (or the timeout) arrived. */
-    public val isDone: Boolean get() = result.isCompleted
+    public val isDone: Boolean get() = done.get()
 
     /** Suspends until the reply: [Reply.Ok], [Reply.Error] or [Reply.Timeout]. */
     public suspend fun await(): Reply = result.await()
@@ -44,10 +44,17 @@ public class Push internal constructor(
         timer = channel.socket.scope.launch { delay(timeout); complete(Reply.Timeout) }
     }
 
+    private val done = java.util.concurrent.atomic.AtomicBoolean(false)
+
+    /** The channel's handler runs first, so its state is settled before anyone sees the reply. */
     internal fun complete(reply: Reply) {
-        if (result.complete(reply)) {
+        if (done.compareAndSet(false, true)) {
             timer?.cancel()
-            onDone(this, reply)
+            try {
+                onDone(this, reply)
+            } finally {
+                result.complete(reply)
+            }
         }
     }
 

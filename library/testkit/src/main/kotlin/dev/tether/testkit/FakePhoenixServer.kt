@@ -100,7 +100,12 @@ public class FakePhoenixServer : AutoCloseable {
     public var answerHeartbeats: Boolean = true
 
     /** The underlying WebSocket server (for its handshake records, restarts and refusals). */
-    public val server: TestWebSocketServer = TestWebSocketServer(script = { conn -> serve(Session(conn)) })
+    public val server: TestWebSocketServer = TestWebSocketServer(script = { conn -> serve(sessionOf(conn)) }).also {
+        // registered before the 101, so a client that sees itself connected can already be kicked
+        it.onAccept = ConnectionScript { conn -> sessions.add(Session(conn)) }
+    }
+
+    private fun sessionOf(conn: ServerConnection): Session = sessions.first { it.conn === conn }
 
     /** Starts on a free loopback port (or the same one after [stop]). */
     public fun start(): FakePhoenixServer {
@@ -199,7 +204,6 @@ public class FakePhoenixServer : AutoCloseable {
     }
 
     private fun serve(s: Session) {
-        sessions.add(s)
         while (true) {
             val f = s.conn.nextFrame(Duration.ofDays(1)) ?: return
             try {
