@@ -47,6 +47,7 @@ public interface Connection : AutoCloseable {
      * Sends [frame] and suspends until it is written to the socket. Fails with [TetherException.SendFailed] when
      * the frame is dropped by the buffer policy, rejected while offline ([OfflinePolicy.REJECT]), lost with the
      * connection, or the client is closed. A [Frame.Close] closes the client (as [close] with its code).
+     * Cancelling the caller before the writer has taken the frame withdraws it: it is not sent.
      * Do not call it from a hook: use [HookScope.send].
      */
     public suspend fun send(frame: Frame)

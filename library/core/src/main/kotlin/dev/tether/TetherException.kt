@@ -52,7 +52,10 @@ public sealed class TetherException(message: String, cause: Throwable? = null) :
         public val bodySnippet: String,
         public val retryAfter: Duration?,
         detail: String = "unexpected status $status",
-    ) : TetherException("handshake with $url failed: $detail")
+    ) : TetherException("handshake with $url failed: $detail") {
+        /** [retryAfter] in milliseconds, for Java callers; null if the server sent none. */
+        public val retryAfterMillis: Long? get() = retryAfter?.inWholeMilliseconds
+    }
 
     /** The connection ended without a close frame (TCP reset, EOF, write failure). Reported as code 1006. */
     public class ConnectionLost(detail: String, cause: Throwable? = null) :
@@ -67,7 +70,10 @@ public sealed class TetherException(message: String, cause: Throwable? = null) :
 
     /** No pong arrived within [pongTimeout] of a ping: the link is dead. */
     public class DeadLink(public val pongTimeout: Duration) :
-        TetherException("no pong within $pongTimeout: the link is dead")
+        TetherException("no pong within $pongTimeout: the link is dead") {
+        /** [pongTimeout] in milliseconds, for Java callers. */
+        public val pongTimeoutMillis: Long get() = pongTimeout.inWholeMilliseconds
+    }
 
     /** The user hook named [hook] threw [cause]. The connection is not harmed by it; `onError` decides. */
     public class HandlerFailed(public val hook: String, cause: Throwable) :

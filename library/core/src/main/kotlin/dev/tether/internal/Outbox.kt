@@ -14,6 +14,10 @@ import kotlinx.coroutines.channels.SendChannel
 internal class Tracked(val frame: Frame) {
     val written = CompletableDeferred<Unit>()
 
+    /** Set when the sender stopped waiting (cancelled) before the frame was taken: the writer skips it. */
+    @Volatile
+    var cancelled: Boolean = false
+
     fun fail(reason: SendFailure, detail: String = reason.name) {
         written.completeExceptionally(TetherException.SendFailed(frame, reason, detail))
     }

@@ -94,8 +94,13 @@ internal class RealConnection private constructor(
             throw TetherException.SendFailed(frame, SendFailure.NOT_CONNECTED)
         }
         val tracked = Tracked(frame)
-        outbox.enqueue(tracked)
-        tracked.written.await()
+        try {
+            outbox.enqueue(tracked)
+            tracked.written.await()
+        } catch (e: CancellationException) {
+            tracked.cancelled = true // not written yet: the writer will skip it
+            throw e
+        }
     }
 
     override suspend fun awaitConnected(): ConnectionState.Connected {

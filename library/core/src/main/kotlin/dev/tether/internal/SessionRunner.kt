@@ -195,6 +195,7 @@ internal class SessionRunner(
 
     private suspend fun write(element: Any, batch: MutableList<Tracked>) {
         val tracked = element as? Tracked
+        if (tracked?.cancelled == true) return
         val frame = tracked?.frame ?: element as Frame
         if (frame is Frame.Close) {
             requestClose(frame)

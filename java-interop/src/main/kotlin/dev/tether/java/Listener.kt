@@ -1,0 +1,40 @@
+package dev.tether.java
+
+import dev.tether.TetherException
+
+/**
+ * Receives a connection's events. Every method has a no-op default: override what you need. Methods run one at a
+ * time, in event order, on the callback executor chosen in the builder (never on an I/O thread). A method that
+ * throws is logged and reported to [onError]; it never harms the connection.
+ *
+ * When [onText] or [onBinary] is overridden, messages go here; otherwise they go to
+ * [TetherConnection.receive] and [TetherConnection.frames].
+ */
+public interface Listener {
+    /** The connection opened (after every successful handshake); [status] has the handshake's data. */
+    public fun onOpen(connection: TetherConnection, status: ConnectionStatus) {}
+
+    /** A text message arrived. */
+    public fun onText(connection: TetherConnection, text: String) {}
+
+    /** A binary message arrived (an array of your own). */
+    public fun onBinary(connection: TetherConnection, bytes: ByteArray) {}
+
+    /** A ping arrived (Tether has answered it). */
+    public fun onPing(connection: TetherConnection, payload: ByteArray) {}
+
+    /** A pong arrived; [roundTrip] is set when it answers one of Tether's keepalive pings, else null. */
+    public fun onPong(connection: TetherConnection, payload: ByteArray, roundTrip: java.time.Duration?) {}
+
+    /** The state changed. */
+    public fun onStateChange(connection: TetherConnection, status: ConnectionStatus) {}
+
+    /** An error happened (decided by the [ErrorHandler]; this is for observation). */
+    public fun onError(connection: TetherConnection, error: TetherException) {}
+
+    /** A connection that was up ended. */
+    public fun onDisconnect(connection: TetherConnection, disconnect: DisconnectInfo) {}
+
+    /** The connection is closed for good; called exactly once, last. */
+    public fun onTerminate(connection: TetherConnection, status: ConnectionStatus) {}
+}

@@ -1,0 +1,202 @@
+package dev.tether.java
+
+import dev.tether.ConnectContext
+import dev.tether.ConnectRequest
+import dev.tether.OfflinePolicy
+import dev.tether.OverflowPolicy
+import dev.tether.WebSocketClientBuilder
+import dev.tether.webSocketClient
+import kotlinx.coroutines.future.await
+import java.time.Duration
+import java.util.concurrent.CompletableFuture
+import java.util.concurrent.Executor
+import java.util.concurrent.ForkJoinPool
+import java.util.function.IntFunction
+import kotlin.time.toKotlinDuration
+
+/**
+ * A Tether WebSocket client for Java: an immutable, validated configuration from which [connect] starts supervised
+ * connections. Thread-safe.
+ *
+ * ```java
+ * TetherClient client = TetherClient.builder("ws://127.0.0.1:8080/echo")
+ *     .pingInterval(Duration.ofSeconds(15))
+ *     .listener(new Listener() {
+ *         public void onText(TetherConnection c, String text) { System.out.println(text); }
+ *     })
+ *     .build();
+ * try (TetherConnection conn = client.connect().get(10, TimeUnit.SECONDS)) {
+ *     conn.sendText("hello").join();
+ * }
+ * ```
+ */
+public class TetherClient private constructor(
+    internal val configure: WebSocketClientBuilder.() -> Unit,
+    internal val url: String,
+    internal val listener: Listener,
+    internal val executor: Executor,
+    internal val errorHandler: ErrorHandler?,
+    internal val disconnectHandler: DisconnectHandler?,
+    internal val hasConnectProvider: Boolean,
+    internal val reconnectEnabled: Boolean,
+) {
+    /**
+     * Starts a connection and returns a future that completes with its handle once it is connected (it keeps
+     * reconnecting until then), or fails if it closes first. Cancelling the future closes the connection.
+     */
+    public fun connect(): CompletableFuture<TetherConnection> = TetherConnection(this).firstConnect()
+
+    /** Starts a connection and returns its handle at once, without waiting for the connect. */
+    public fun start(): TetherConnection = TetherConnection(this)
+
+    public companion object {
+        /** A builder for a client of [url] (`ws://` or `wss://`). */
+        @JvmStatic
+        public fun builder(url: String): Builder = Builder(url)
+    }
+
+    /**
+     * Sets every option of a Tether client. Setters validate at once (an [IllegalArgumentException] names the
+     * option); [build] checks the whole. Not thread-safe.
+     */
+    public class Builder internal constructor(private val url: String) {
+        private val steps = ArrayList<WebSocketClientBuilder.() -> Unit>()
+        private var listener: Listener = object : Listener {}
+        private var executor: Executor = ForkJoinPool.commonPool()
+        private var errorHandler: ErrorHandler? = null
+        private var disconnectHandler: DisconnectHandler? = null
+        private var connectProvider: ConnectProvider? = null
+        private var reconnectEnabled = true
+
+        private fun step(block: WebSocketClientBuilder.() -> Unit): Builder {
+            webSocketClient(url, block) // validates this step now
+            steps += block
+            return this
+        }
+
+        /** Adds a request header sent on every attempt (never logged when it carries credentials). */
+        public fun header(name: String, value: String): Builder = step { header(name, value) }
+
+        /** Adds request headers. */
+        public fun headers(headers: Map<String, String>): Builder = step { headers(headers) }
+
+        /** The subprotocols to offer, most preferred first. */
+        public fun subprotocols(vararg names: String): Builder = step { subprotocols(*names) }
+
+        /** Provides URL, headers and subprotocols before every attempt, possibly asynchronously. */
+        public fun connectProvider(provider: ConnectProvider): Builder {
+            connectProvider = provider
+            return this
+        }
+
+        /** Time for TCP, TLS and the upgrade (default 10 s). */
+        public fun connectTimeout(timeout: Duration): Builder = step { connectTimeout = timeout.toKotlinDuration() }
+
+        /** Time between pings (default 30 s); [Duration.ZERO] disables keepalive. */
+        public fun pingInterval(interval: Duration): Builder = step { pingInterval = interval.toKotlinDuration() }
+
+        /** Time a pong may take before the link is dead (default 10 s). */
+        public fun pongTimeout(timeout: Duration): Builder = step { pongTimeout = timeout.toKotlinDuration() }
+
+        /** Time the closing handshake may take (default 5 s). */
+        public fun closeTimeout(timeout: Duration): Builder = step { closeTimeout = timeout.toKotlinDuration() }
+
+        /** Largest frame accepted, in bytes (default 1 MiB). */
+        public fun maxFrameSize(bytes: Long): Builder = step { maxFrameSize = bytes }
+
+        /** Largest reassembled message accepted, in bytes (default 1 MiB). */
+        public fun maxMessageSize(bytes: Long): Builder = step { maxMessageSize = bytes }
+
+        /** The incoming buffer (default 64, SUSPEND). */
+        public fun incomingBuffer(capacity: Int, overflow: OverflowPolicy): Builder = step { incomingBuffer(capacity, overflow) }
+
+        /** The outgoing buffer and offline outbox (default 64, SUSPEND). */
+        public fun outgoingBuffer(capacity: Int, overflow: OverflowPolicy): Builder = step { outgoingBuffer(capacity, overflow) }
+
+        /** What sends do while disconnected (default QUEUE). */
+        public fun offlinePolicy(policy: OfflinePolicy): Builder = step { offlinePolicy = policy }
+
+        /** Exponential backoff (default 250 ms, 30 s, 1.5). */
+        public fun backoff(initial: Duration, max: Duration, factor: Double): Builder =
+            step { reconnect { backoff(initial.toMillis(), max.toMillis(), factor) } }
+
+        /** Jitter as a fraction of each delay (default 0.2). */
+        public fun jitter(fraction: Double): Builder = step { reconnect { jitter(fraction) } }
+
+        /** Any reconnect schedule: attempt (1-based) → delay. */
+        public fun reconnectDelays(schedule: IntFunction<Duration>): Builder =
+            step { reconnect { delays { schedule.apply(it).toKotlinDuration() } } }
+
+        /** Attempts allowed per streak (default unlimited). */
+        public fun maxAttempts(attempts: Int): Builder = step { reconnect { maxAttempts = attempts } }
+
+        /** Uptime after which the attempt count resets (default 10 s). */
+        public fun stableAfter(uptime: Duration): Builder = step { reconnect { stableAfter = uptime.toKotlinDuration() } }
+
+        /** Reconnect at all (default true); false: default decisions close instead. */
+        public fun reconnect(enabled: Boolean): Builder {
+            reconnectEnabled = enabled
+            return step { reconnect { this.enabled = enabled } }
+        }
+
+        /** Log errors at WARN (default true). */
+        public fun logErrors(enabled: Boolean): Builder = step { logErrors = enabled }
+
+        /** Log lifecycle events at INFO (default true). */
+        public fun logInfo(enabled: Boolean): Builder = step { logInfo = enabled }
+
+        /** Verify TLS certificates and host names (default true). */
+        public fun verifyTls(enabled: Boolean): Builder = step { verifyTls = enabled }
+
+        /** The listener (default: none). */
+        public fun listener(listener: Listener): Builder {
+            this.listener = listener
+            return this
+        }
+
+        /**
+         * The executor listener methods and handlers run on (default [ForkJoinPool.commonPool]); they run one at a
+         * time per connection, in event order, whatever the executor.
+         */
+        public fun callbackExecutor(executor: Executor): Builder {
+            this.executor = executor
+            return this
+        }
+
+        /** Decides after errors outside a running connection (default: Tether's policy, see `docs/reconnect.md`). */
+        public fun onError(handler: ErrorHandler): Builder {
+            errorHandler = handler
+            return this
+        }
+
+        /** Decides after a connection ends (default: Tether's policy). */
+        public fun onDisconnect(handler: DisconnectHandler): Builder {
+            disconnectHandler = handler
+            return this
+        }
+
+        /** The client. @throws IllegalArgumentException if the configuration is invalid. */
+        public fun build(): TetherClient {
+            val all = steps.toList()
+            val provider = connectProvider
+            val configure: WebSocketClientBuilder.() -> Unit = {
+                all.forEach { it() }
+                if (provider != null) {
+                    connectWith { ctx: ConnectContext -> provider.provide(ctx.attempt, ctx.defaults).await() }
+                }
+            }
+            webSocketClient(url, configure)
+            return TetherClient(
+                configure, url, listener, executor, errorHandler, disconnectHandler, provider != null, reconnectEnabled,
+            )
+        }
+    }
+}
+
+/** Makes a [ConnectRequest] from Java without Kotlin defaults. */
+public object ConnectRequests {
+    /** A request for [url] with [headers] and [subprotocols]. */
+    @JvmStatic
+    public fun of(url: String, headers: Map<String, String>, subprotocols: List<String>): ConnectRequest =
+        ConnectRequest(url, headers, subprotocols)
+}
