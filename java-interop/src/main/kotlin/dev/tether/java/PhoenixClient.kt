@@ -1,5 +1,7 @@
 package dev.tether.java
 
+import dev.tether.java.internal.CallbackRunner
+
 import dev.tether.phoenix.ChannelState
 import dev.tether.phoenix.Payload
 import dev.tether.phoenix.PhoenixChannel

@@ -1,5 +1,7 @@
 package dev.tether.java
 
+import dev.tether.java.internal.CallbackRunner
+
 import dev.tether.Connection
 import dev.tether.ConnectionState
 import dev.tether.Decision as CoreDecision

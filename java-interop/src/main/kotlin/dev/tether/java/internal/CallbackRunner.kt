@@ -1,4 +1,4 @@
-package dev.tether.java
+package dev.tether.java.internal
 
 import kotlinx.coroutines.suspendCancellableCoroutine
 import java.util.concurrent.Executor

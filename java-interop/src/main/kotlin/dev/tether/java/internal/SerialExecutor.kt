@@ -1,4 +1,4 @@
-package dev.tether.java
+package dev.tether.java.internal
 
 import java.util.ArrayDeque
 import java.util.concurrent.Executor
