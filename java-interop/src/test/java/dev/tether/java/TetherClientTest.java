@@ -1,0 +1,275 @@
+package dev.tether.java;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.tether.Frame;
+import dev.tether.OfflinePolicy;
+import dev.tether.OverflowPolicy;
+import dev.tether.TetherException;
+import dev.tether.testkit.ConnectionScript;
+import dev.tether.testkit.HandshakeResponse;
+import dev.tether.testkit.Recorder;
+import dev.tether.testkit.TestWebSocketServer;
+import dev.tether.testkit.WireFrame;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Flow;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+
+/** The Java facade of a Tether connection, against the test kit's server over real sockets. */
+class TetherClientTest {
+    private static final Duration FIVE = Duration.ofSeconds(5);
+    private final ExecutorService callbacks = Executors.newSingleThreadExecutor(r -> new Thread(r, "app-callbacks"));
+
+    @AfterEach
+    void stop() {
+        callbacks.shutdownNow();
+    }
+
+    private TetherClient.Builder quick(String url) {
+        return TetherClient.builder(url)
+                .logInfo(false)
+                .logErrors(false)
+                .backoff(Duration.ofMillis(20), Duration.ofMillis(200), 2.0)
+                .jitter(0.0)
+                .closeTimeout(Duration.ofSeconds(2))
+                .callbackExecutor(callbacks);
+    }
+
+    @Test
+    void everyOptionIsSetFromJavaAndBadOnesAreNamed() {
+        TetherClient client = TetherClient.builder("ws://127.0.0.1:9/x")
+                .header("X-App", "1").headers(Map.of("X-Other", "2")).subprotocols("v2", "v1")
+                .connectTimeout(Duration.ofSeconds(3)).pingInterval(Duration.ofSeconds(20)).pongTimeout(Duration.ofSeconds(5))
+                .closeTimeout(Duration.ofSeconds(1)).maxFrameSize(2048).maxMessageSize(4096)
+                .incomingBuffer(16, OverflowPolicy.DROP_OLDEST).outgoingBuffer(8, OverflowPolicy.FAIL)
+                .offlinePolicy(OfflinePolicy.REJECT).backoff(Duration.ofMillis(100), Duration.ofSeconds(5), 2.0).jitter(0.1)
+                .reconnectDelays(n -> Duration.ofMillis(10L * n)).maxAttempts(3).stableAfter(Duration.ofSeconds(2))
+                .reconnect(true).logErrors(true).logInfo(true).verifyTls(true)
+                .listener(new Listener() { }).callbackExecutor(Runnable::run)
+                .onError((e, attempt) -> Decision.reconnect()).onDisconnect((d, attempt) -> Decision.reconnect())
+                .connectProvider((attempt, defaults) -> CompletableFuture.completedFuture(defaults))
+                .build();
+        assertNotNull(client);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> TetherClient.builder("ws://127.0.0.1:9").pongTimeout(Duration.ZERO));
+        assertTrue(e.getMessage().contains("pongTimeout"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> TetherClient.builder("http://nope").build());
+        assertThrows(IllegalArgumentException.class, () -> Decision.close(1005, ""));
+        assertEquals(Decision.stayDown(), Decision.stayDown());
+        assertEquals("ReconnectAfter(1s)", Decision.reconnectAfter(Duration.ofSeconds(1)).toString());
+        assertEquals("Ignore", Decision.ignore().toString());
+    }
+
+    @Test
+    void connectSendReceiveAndClose() throws Exception {
+        try (TestWebSocketServer server = TestWebSocketServer.echo()) {
+            TetherConnection conn = quick(server.url("/echo")).build().connect().get(5, TimeUnit.SECONDS);
+            assertTrue(conn.isOpen());
+            assertEquals(ConnectionStatus.Kind.CONNECTED, conn.status().getKind());
+            assertEquals(101, conn.awaitConnected().get(5, TimeUnit.SECONDS).getStatus());
+            conn.sendText("hello").get(5, TimeUnit.SECONDS);
+            conn.sendBinary(new byte[] {1, 2}).get(5, TimeUnit.SECONDS);
+            conn.send(new Frame.Text("third")).get(5, TimeUnit.SECONDS);
+            assertEquals(new Frame.Text("hello"), conn.receive(FIVE).orElseThrow());
+            assertEquals(new Frame.Binary(new byte[] {1, 2}), conn.receive(FIVE).orElseThrow());
+            assertEquals(new Frame.Text("third"), conn.receive(FIVE).orElseThrow());
+            assertEquals(Optional.empty(), conn.receive(Duration.ofMillis(50)));
+            assertThrows(IllegalArgumentException.class, () -> conn.close(999, "bad code"));
+            ConnectionStatus closed = conn.close(4000, "bye").get(5, TimeUnit.SECONDS);
+            assertEquals(ConnectionStatus.Kind.CLOSED, closed.getKind());
+            assertEquals(4000, closed.getCode());
+            assertEquals("bye", closed.getReason());
+            assertEquals(4000, server.getConnections().get(0).awaitReceived(FIVE, f -> f.getOpcode() == WireFrame.CLOSE).getCloseCode());
+            conn.close(); // idempotent
+            ExecutionException late = assertThrows(ExecutionException.class, () -> conn.sendText("late").get(5, TimeUnit.SECONDS));
+            assertInstanceOf(TetherException.SendFailed.class, late.getCause());
+        }
+    }
+
+    @Test
+    void listenerGetsEveryEventOnTheChosenExecutorAndAThrowIsReported() throws Exception {
+        try (TestWebSocketServer server = TestWebSocketServer.echo()) {
+            Recorder<String> events = new Recorder<>();
+            List<String> threads = new java.util.concurrent.CopyOnWriteArrayList<>();
+            Listener listener = new Listener() {
+                @Override public void onOpen(TetherConnection c, ConnectionStatus s) { events.record("open " + s.getStatus()); threads.add(Thread.currentThread().getName()); }
+                @Override public void onText(TetherConnection c, String text) {
+                    threads.add(Thread.currentThread().getName());
+                    if (text.equals("boom")) throw new IllegalStateException("listener bug");
+                    events.record("text " + text);
+                }
+                @Override public void onBinary(TetherConnection c, byte[] bytes) { events.record("binary " + bytes.length); }
+                @Override public void onPing(TetherConnection c, byte[] payload) { events.record("ping " + new String(payload, StandardCharsets.UTF_8)); }
+                @Override public void onPong(TetherConnection c, byte[] payload, Duration rtt) { if (rtt != null) events.record("pong"); }
+                @Override public void onStateChange(TetherConnection c, ConnectionStatus s) { events.record("state " + s.getKind()); }
+                @Override public void onError(TetherConnection c, TetherException e) { events.record("error " + e.getClass().getSimpleName()); }
+                @Override public void onDisconnect(TetherConnection c, DisconnectInfo d) { events.record("disconnect " + d.getCode() + " " + d.getByServer() + " " + d.getReason() + " " + (d.getCause() == null) + " " + !d.getUptime().isNegative()); }
+                @Override public void onTerminate(TetherConnection c, ConnectionStatus s) { events.record("terminate " + s.getCode()); }
+            };
+            TetherConnection conn = quick(server.url()).pingInterval(Duration.ofMillis(100)).listener(listener)
+                    .onDisconnect((d, attempt) -> Decision.close(1000, "enough")).build().connect().get(5, TimeUnit.SECONDS);
+            events.awaitItem(FIVE, s -> s.equals("open 101"));
+            conn.sendText("boom").get(5, TimeUnit.SECONDS);
+            events.awaitItem(FIVE, s -> s.equals("error HandlerFailed"));
+            conn.sendText("after").get(5, TimeUnit.SECONDS);
+            events.awaitItem(FIVE, s -> s.equals("text after"));
+            conn.sendBinary(new byte[3]).get(5, TimeUnit.SECONDS);
+            events.awaitItem(FIVE, s -> s.equals("binary 3"));
+            server.getConnections().get(0).sendPing("hi".getBytes(StandardCharsets.UTF_8));
+            events.awaitItem(FIVE, s -> s.equals("ping hi"));
+            events.awaitItem(FIVE, s -> s.equals("pong"));
+            assertTrue(conn.isOpen(), "a throwing listener never harms the connection");
+            server.getConnections().get(0).close(1001, "going", true, FIVE);
+            events.awaitItem(FIVE, s -> s.equals("disconnect 1001 true going true true"));
+            events.awaitItem(FIVE, s -> s.equals("terminate 1001"));
+            assertTrue(threads.stream().allMatch(n -> n.equals("app-callbacks")), threads.toString());
+            assertTrue(events.getItems().contains("state CLOSED"));
+            assertEquals(Optional.empty(), conn.receive(Duration.ofMillis(10)), "messages went to the listener");
+        }
+    }
+
+    @Test
+    void decisionsAndTheAsyncConnectProvider() throws Exception {
+        AtomicInteger n = new AtomicInteger();
+        try (TestWebSocketServer server = new TestWebSocketServer(
+                req -> Integer.parseInt(req.header("authorization").substring("Bearer t".length())) >= 3
+                        ? HandshakeResponse.accept() : HandshakeResponse.refuse(401),
+                ConnectionScript.class.cast((ConnectionScript) ServerConnectionEcho::echo))) {
+            server.start();
+            Recorder<Integer> errors = new Recorder<>();
+            TetherConnection conn = quick(server.url())
+                    .connectProvider((attempt, defaults) -> CompletableFuture.supplyAsync(() -> ConnectRequests.of(
+                            defaults.getUrl(), Map.of("Authorization", "Bearer t" + n.incrementAndGet()), List.of())))
+                    .onError((e, attempt) -> {
+                        errors.record(((TetherException.HandshakeFailed) e).getStatus());
+                        return Decision.reconnectAfter(Duration.ofMillis(10));
+                    })
+                    .onDisconnect((d, attempt) -> Decision.stayDown())
+                    .build().connect().get(5, TimeUnit.SECONDS);
+            assertEquals(401, errors.awaitItem(FIVE));
+            assertEquals(401, errors.awaitItem(FIVE));
+            assertEquals(2, conn.status().getAttempt());
+            server.getConnections().get(0).drop();
+            waitFor(() -> conn.status().getKind() == ConnectionStatus.Kind.DOWN);
+            assertEquals(1006, conn.status().getDisconnect().getCode());
+            conn.reconnect();
+            conn.awaitConnected().get(5, TimeUnit.SECONDS);
+            assertEquals(2, server.getConnections().size());
+            conn.close();
+        }
+    }
+
+    /** The echo script as a method reference. */
+    static final class ServerConnectionEcho {
+        static void echo(dev.tether.testkit.ServerConnection c) { c.echo(); }
+    }
+
+    @Test
+    void cancellingFuturesCancelsTheWork() throws Exception {
+        try (TestWebSocketServer server = TestWebSocketServer.echo()) {
+            TetherConnection conn = quick(server.url()).build().connect().get(5, TimeUnit.SECONDS);
+            server.awaitConnection(FIVE);
+            server.stop();
+            waitFor(() -> conn.status().getKind() == ConnectionStatus.Kind.RECONNECTING);
+            CompletableFuture<Void> withdrawn = conn.sendText("withdrawn");
+            assertTrue(withdrawn.cancel(true));
+            conn.sendText("kept");
+            server.start();
+            dev.tether.testkit.ServerConnection second = server.awaitConnection(FIVE);
+            assertEquals("kept", second.awaitReceived(1, FIVE).get(0).getText()); // not "withdrawn"
+            conn.close();
+
+            // cancelling connect() before it connects closes the connection
+            TestWebSocketServer down = TestWebSocketServer.echo();
+            String url = down.url();
+            down.close();
+            TetherClient client = quick(url).build();
+            CompletableFuture<TetherConnection> pending = client.connect();
+            assertTrue(pending.cancel(true));
+            assertTrue(pending.isCancelled());
+            TetherConnection started = client.start();
+            assertFalse(started.isOpen());
+            started.close();
+            assertEquals(ConnectionStatus.Kind.CLOSED, started.status().getKind());
+        }
+    }
+
+    @Test
+    void framesPublisherHonoursBackpressure() throws Exception {
+        try (TestWebSocketServer server = TestWebSocketServer.withScript(c -> {
+            for (int i = 1; i <= 5; i++) c.sendText("m" + i);
+            c.echo();
+        })) {
+            TetherConnection conn = quick(server.url()).build().connect().get(5, TimeUnit.SECONDS);
+            Recorder<String> got = new Recorder<>();
+            Flow.Subscription[] sub = new Flow.Subscription[1];
+            conn.frames().subscribe(new Flow.Subscriber<>() {
+                @Override public void onSubscribe(Flow.Subscription s) { sub[0] = s; s.request(1); }
+                @Override public void onNext(Frame f) { got.record(((Frame.Text) f).getText()); }
+                @Override public void onError(Throwable t) { got.record("error " + t); }
+                @Override public void onComplete() { got.record("complete"); }
+            });
+            assertEquals("m1", got.awaitItem(FIVE));
+            got.expectNoItem(Duration.ofMillis(300)); // requested one, got one
+            sub[0].request(2);
+            assertEquals("m2", got.awaitItem(FIVE));
+            assertEquals("m3", got.awaitItem(FIVE));
+            got.expectNoItem(Duration.ofMillis(200));
+            sub[0].cancel();
+            conn.close();
+        }
+    }
+
+    @Test
+    void blockingReceiveFromVirtualThreads() throws Exception {
+        boolean expected = Boolean.getBoolean("tether.expectVirtualThreads");
+        boolean available = Runtime.version().feature() >= 21;
+        if (expected) assertTrue(available, "the newer-JDK run must have virtual threads");
+        Assumptions.assumeTrue(available, "virtual threads need JDK 21+; this part runs in the newer-JDK test run");
+        ExecutorService virtual = (ExecutorService) Executors.class.getMethod("newVirtualThreadPerTaskExecutor").invoke(null);
+        try (TestWebSocketServer server = TestWebSocketServer.echo()) {
+            List<TetherConnection> conns = new java.util.ArrayList<>();
+            for (int i = 0; i < 20; i++) conns.add(quick(server.url()).build().connect().get(5, TimeUnit.SECONDS));
+            List<java.util.concurrent.Future<String>> results = new java.util.ArrayList<>();
+            for (int i = 0; i < conns.size(); i++) {
+                TetherConnection c = conns.get(i);
+                String word = "v" + i;
+                results.add(virtual.submit(() -> {
+                    assertTrue((Boolean) Thread.class.getMethod("isVirtual").invoke(Thread.currentThread()));
+                    c.sendText(word).get(5, TimeUnit.SECONDS);
+                    return ((Frame.Text) c.receive(FIVE).orElseThrow()).getText();
+                }));
+            }
+            for (int i = 0; i < results.size(); i++) assertEquals("v" + i, results.get(i).get(10, TimeUnit.SECONDS));
+            for (TetherConnection c : conns) virtual.submit(() -> c.close()).get(10, TimeUnit.SECONDS);
+        } finally {
+            virtual.shutdown();
+        }
+    }
+
+    private static void waitFor(java.util.function.BooleanSupplier check) throws InterruptedException {
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (!check.getAsBoolean()) {
+            if (System.nanoTime() > end) throw new AssertionError("condition not met in 10 s");
+            Thread.sleep(10);
+        }
+    }
+}
