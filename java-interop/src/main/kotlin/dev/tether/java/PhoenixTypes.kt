@@ -74,5 +74,5 @@ public interface PresenceListener {
     public fun onLeave(key: String, left: List<String>) {}
 
     /** The presence list after a state or diff: key → metas. */
-    public fun onSync(presences: Map<String, List<String>>) {}
+    public fun onSync(presences: @JvmSuppressWildcards Map<String, List<String>>) {}
 }

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -84,7 +85,11 @@ class TetherClientTest {
             TetherConnection conn = quick(server.url("/echo")).build().connect().get(5, TimeUnit.SECONDS);
             assertTrue(conn.isOpen());
             assertEquals(ConnectionStatus.Kind.CONNECTED, conn.status().getKind());
-            assertEquals(101, conn.awaitConnected().get(5, TimeUnit.SECONDS).getStatus());
+            ConnectionStatus up = conn.awaitConnected().get(5, TimeUnit.SECONDS);
+            assertEquals(101, up.getStatus());
+            assertEquals(List.of("websocket"), up.getHeaders().get("upgrade"));
+            assertNull(up.getSubprotocol());
+            assertNull(up.getDelay());
             conn.sendText("hello").get(5, TimeUnit.SECONDS);
             conn.sendBinary(new byte[] {1, 2}).get(5, TimeUnit.SECONDS);
             conn.send(new Frame.Text("third")).get(5, TimeUnit.SECONDS);
@@ -189,6 +194,7 @@ class TetherClientTest {
             server.awaitConnection(FIVE);
             server.stop();
             waitFor(() -> conn.status().getKind() == ConnectionStatus.Kind.RECONNECTING);
+            assertTrue(conn.status().getDelay().toMillis() > 0);
             CompletableFuture<Void> withdrawn = conn.sendText("withdrawn");
             assertTrue(withdrawn.cancel(true));
             conn.sendText("kept");

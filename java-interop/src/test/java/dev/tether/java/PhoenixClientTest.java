@@ -1,0 +1,159 @@
+package dev.tether.java;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.tether.phoenix.ChannelState;
+import dev.tether.testkit.FakePhoenixServer;
+import dev.tether.testkit.Recorder;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** Phoenix from Java, against the test kit's fake Phoenix server. */
+class PhoenixClientTest {
+    private static final Duration FIVE = Duration.ofSeconds(5);
+    private final ExecutorService callbacks = Executors.newSingleThreadExecutor(r -> new Thread(r, "phx-callbacks"));
+
+    @AfterEach
+    void stop() {
+        callbacks.shutdownNow();
+    }
+
+    private PhoenixClient.Builder quick(FakePhoenixServer server) {
+        return PhoenixClient.builder(server.getEndpoint())
+                .reconnectAfter(n -> Duration.ofMillis(50))
+                .rejoinAfter(n -> Duration.ofMillis(100))
+                .pushTimeout(Duration.ofSeconds(2))
+                .heartbeatInterval(Duration.ofMillis(200))
+                .heartbeatTimeout(Duration.ofSeconds(1))
+                .header("X-Client", "java")
+                .logInfo(false)
+                .logErrors(false)
+                .callbackExecutor(callbacks);
+    }
+
+    /** close() ended the socket: the server sees every connection closed. */
+    private static void waitClosed(FakePhoenixServer server) throws InterruptedException {
+        for (dev.tether.testkit.ServerConnection c : server.getServer().getConnections()) assertTrue(c.awaitClosed(FIVE));
+        assertEquals(0, server.getOpenSockets());
+    }
+
+    @Test
+    void joinPushReplyLeave() throws Exception {
+        try (FakePhoenixServer server = new FakePhoenixServer().start()) {
+            server.setJoinHandler((topic, payload) -> topic.equals("room:closed")
+                    ? FakePhoenixServer.Answer.error("{\"reason\":\"closed\"}")
+                    : FakePhoenixServer.Answer.ok("{\"you\":" + payload + "}"));
+            server.setPushHandler((topic, event, payload) ->
+                    event.equals("silent") ? FakePhoenixServer.Answer.none() : FakePhoenixServer.Answer.ok(payload));
+            AtomicInteger connects = new AtomicInteger();
+            try (PhoenixClient socket = quick(server)
+                    .params(() -> Map.of("token", "t" + connects.incrementAndGet()))
+                    .build().connect()) {
+                PhoenixClient.Channel room = socket.channel("room:1", () -> "{\"name\":\"java\"}");
+                assertEquals("room:1", room.topic());
+                PhoenixReply joined = room.join().get(5, TimeUnit.SECONDS);
+                assertTrue(joined.isOk());
+                assertEquals(PhoenixReply.Status.OK, joined.getStatus());
+                assertEquals("{\"you\":{\"name\":\"java\"}}", joined.getResponseJson());
+                assertEquals(ChannelState.JOINED, room.state());
+                assertTrue(socket.isConnected());
+                assertEquals("t1", server.getServer().getHandshakeRequests().get(0).queryParameter("token"));
+                assertEquals("java", server.getServer().getHandshakeRequests().get(0).header("x-client"));
+
+                assertEquals("{\"n\":1}", room.push("echo", "{\"n\":1}").get(5, TimeUnit.SECONDS).getResponseJson());
+                assertEquals(PhoenixReply.Status.TIMEOUT,
+                        room.push("silent", "{}", Duration.ofMillis(100)).get(5, TimeUnit.SECONDS).getStatus());
+                PhoenixReply bin = room.pushBinary("blob", new byte[] {4, 5}).get(5, TimeUnit.SECONDS);
+                assertArrayEquals(new byte[] {4, 5}, bin.responseBytes());
+                assertNull(bin.getResponseJson());
+
+                PhoenixClient.Channel closed = socket.channel("room:closed");
+                PhoenixReply refused = closed.join(Duration.ofSeconds(2)).get(5, TimeUnit.SECONDS);
+                assertEquals(PhoenixReply.Status.ERROR, refused.getStatus());
+                assertEquals("{\"reason\":\"closed\"}", refused.getResponseJson());
+                closed.leave().get(5, TimeUnit.SECONDS);
+
+                assertTrue(room.leave().get(5, TimeUnit.SECONDS).isOk());
+                assertEquals(ChannelState.CLOSED, room.state());
+                ExecutionException twice = assertThrows(ExecutionException.class, () -> room.join().get(5, TimeUnit.SECONDS));
+                assertTrue(twice.getCause() instanceof IllegalStateException);
+            }
+            waitClosed(server);
+        }
+    }
+
+    @Test
+    void messagesAwaitsAndPresenceOnTheChosenExecutor() throws Exception {
+        try (FakePhoenixServer server = new FakePhoenixServer().start()) {
+            try (PhoenixClient socket = quick(server)
+                    .paramsAsync(() -> CompletableFuture.supplyAsync(() -> Map.of("token", "async")))
+                    .build().connect()) {
+                PhoenixClient.Channel room = socket.channel("room:2");
+                Recorder<String> seen = new Recorder<>();
+                List<String> threads = new java.util.concurrent.CopyOnWriteArrayList<>();
+                AutoCloseable subscription = room.addMessageListener(m -> {
+                    threads.add(Thread.currentThread().getName());
+                    seen.record(m.getEvent() + " " + (m.getPayloadJson() != null ? m.getPayloadJson() : m.payloadBytes().length + " bytes"));
+                });
+                Recorder<String> presence = new Recorder<>();
+                room.setPresenceListener(new PresenceListener() {
+                    @Override public void onJoin(String key, List<String> joined) { presence.record("join " + key + " " + joined.size()); }
+                    @Override public void onLeave(String key, List<String> left) { presence.record("leave " + key); }
+                    @Override public void onSync(Map<String, List<String>> all) { presence.record("sync " + new java.util.TreeSet<>(all.keySet())); }
+                });
+                room.join().get(5, TimeUnit.SECONDS);
+                assertEquals("async", server.getServer().getHandshakeRequests().get(0).queryParameter("token"));
+
+                server.broadcast("room:2", "news", "{\"a\":1}");
+                assertEquals("news {\"a\":1}", seen.awaitItem(FIVE));
+                server.broadcastBinary("room:2", "bin", new byte[3]);
+                assertEquals("bin 3 bytes", seen.awaitItem(FIVE));
+                server.push("room:2", "later", "{\"b\":2}");
+                PhoenixMessage later = room.awaitMessage("later", FIVE).get(5, TimeUnit.SECONDS);
+                assertEquals("{\"b\":2}", later.getPayloadJson());
+                assertEquals("room:2", later.getTopic());
+                assertNull(later.payloadBytes());
+                ExecutionException none = assertThrows(ExecutionException.class,
+                        () -> room.awaitMessage("never", Duration.ofMillis(100)).get(5, TimeUnit.SECONDS));
+                assertTrue(none.getCause() instanceof dev.tether.phoenix.PhoenixTimeoutException);
+
+                server.presenceState("room:2", "{\"ann\":{\"metas\":[{\"phx_ref\":\"1\"}]}}");
+                assertEquals("join ann 1", presence.awaitItem(FIVE, s -> s.startsWith("join")));
+                assertEquals("sync [ann]", presence.awaitItem(FIVE, s -> s.startsWith("sync")));
+                server.presenceDiff("room:2", "{}", "{\"ann\":{\"metas\":[{\"phx_ref\":\"1\"}]}}");
+                assertEquals("leave ann", presence.awaitItem(FIVE, s -> s.startsWith("leave")));
+                presence.awaitItem(FIVE, s -> s.equals("sync []"));
+                assertEquals(Map.of(), room.presence());
+
+                seen.awaitItem(FIVE, s -> s.startsWith("presence_diff"));
+                subscription.close();
+                int before = seen.getItems().size();
+                server.broadcast("room:2", "news", "{}");
+                Thread.sleep(300);
+                assertEquals(before, seen.getItems().size(), "no message after the listener was removed");
+                assertTrue(threads.stream().allMatch(n -> n.equals("phx-callbacks")), threads.toString());
+
+                // the socket reconnects and the channel rejoins by itself
+                server.dropSockets();
+                long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+                while (server.getJoins().size() < 2 && System.nanoTime() < end) Thread.sleep(20);
+                assertEquals(2, server.getJoins().size());
+                assertTrue(server.getHeartbeats() > 0);
+            }
+            waitClosed(server);
+        }
+    }
+}
