@@ -102,6 +102,15 @@ public class PhoenixClient private constructor(private val socket: PhoenixSocket
         public fun awaitMessage(event: String, timeout: Duration): CompletableFuture<PhoenixMessage> =
             scope.future { PhoenixMessage.of(channel.awaitMessage(event, timeout.toKotlinDuration())) }
 
+        /** Completes with the next message with [event] that matches [predicate]; fails after [timeout]. */
+        public fun awaitMessage(
+            event: String,
+            predicate: java.util.function.Predicate<PhoenixMessage>,
+            timeout: Duration,
+        ): CompletableFuture<PhoenixMessage> = scope.future {
+            PhoenixMessage.of(channel.awaitMessage(event, timeout.toKotlinDuration()) { predicate.test(PhoenixMessage.of(it)) })
+        }
+
         /** Delivers every message to [listener], in order, on the callback executor; close the result to stop. */
         public fun addMessageListener(listener: MessageListener): AutoCloseable {
             val job = scope.launch(CoroutineName("tether-java-phoenix-messages")) {

@@ -121,6 +121,10 @@ class PhoenixClientTest {
                 assertEquals("news {\"a\":1}", seen.awaitItem(FIVE));
                 server.broadcastBinary("room:2", "bin", new byte[3]);
                 assertEquals("bin 3 bytes", seen.awaitItem(FIVE));
+                server.push("room:2", "pick", "{\"n\":1}");
+                server.push("room:2", "pick", "{\"n\":2}");
+                assertEquals("{\"n\":2}", room.awaitMessage("pick", m -> m.getPayloadJson().contains("2"), FIVE)
+                        .get(5, TimeUnit.SECONDS).getPayloadJson());
                 server.push("room:2", "later", "{\"b\":2}");
                 PhoenixMessage later = room.awaitMessage("later", FIVE).get(5, TimeUnit.SECONDS);
                 assertEquals("{\"b\":2}", later.getPayloadJson());
