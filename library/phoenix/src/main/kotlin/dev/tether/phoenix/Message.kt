@@ -59,12 +59,27 @@ public class Message(
 
 /** Phoenix's reserved event names. */
 public object Events {
+    /** A join request (client to server). */
     public const val JOIN: String = "phx_join"
+
+    /** A leave request (client to server). */
     public const val LEAVE: String = "phx_leave"
+
+    /** A reply to a push, join or leave (server to client), payload `{status, response}`. */
     public const val REPLY: String = "phx_reply"
+
+    /** The channel crashed on the server; the client rejoins. */
     public const val ERROR: String = "phx_error"
+
+    /** The server closed the channel; the client does not rejoin. */
     public const val CLOSE: String = "phx_close"
+
+    /** The socket heartbeat on topic `phoenix`. */
     public const val HEARTBEAT: String = "heartbeat"
+
+    /** The full presence state of a channel. */
     public const val PRESENCE_STATE: String = "presence_state"
+
+    /** Presence joins and leaves. */
     public const val PRESENCE_DIFF: String = "presence_diff"
 }
