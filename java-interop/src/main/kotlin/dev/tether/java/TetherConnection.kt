@@ -38,6 +38,7 @@ public class TetherConnection internal constructor(private val client: TetherCli
     private val callbacks = CallbackRunner(client.executor)
     private val scope = CoroutineScope(SupervisorJob() + Dispatchers.Default + CoroutineName("tether-java"))
     private val listener = client.listener
+    private val stateDelivered = kotlinx.coroutines.CompletableDeferred<Unit>()
     private val core: Connection
 
     init {
@@ -67,13 +68,18 @@ public class TetherConnection internal constructor(private val client: TetherCli
                     client.disconnectHandler?.onDisconnect(info, attempt)?.core ?: defaults(DefaultPolicy.onDisconnect(d))
                 }
             }
-            onTerminate { closed -> onCallbacks { guarded("onTerminate") { listener.onTerminate(self, ConnectionStatus.of(closed)) } } }
+            onTerminate { closed ->
+                // last of all: after the other hooks (the core runs this one after them) and after onStateChange(CLOSED)
+                stateDelivered.await()
+                onCallbacks { guarded("onTerminate") { listener.onTerminate(self, ConnectionStatus.of(closed)) } }
+            }
         }.connect()
         // ends by itself after Closed, so the facade's scope needs no cancelling: its work ends with the connection
         scope.launch(CoroutineName("tether-java-state")) {
             core.state.transformWhile { emit(it); it !is ConnectionState.Closed }.collect { s ->
                 onCallbacks { guarded("onStateChange") { listener.onStateChange(self, ConnectionStatus.of(s)) } }
             }
+            stateDelivered.complete(Unit)
         }
     }
 

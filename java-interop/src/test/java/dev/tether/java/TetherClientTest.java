@@ -146,7 +146,9 @@ class TetherClientTest {
             events.awaitItem(FIVE, s -> s.equals("disconnect 1001 true going true true"));
             events.awaitItem(FIVE, s -> s.equals("terminate 1001"));
             assertTrue(threads.stream().allMatch(n -> n.equals("app-callbacks")), threads.toString());
-            assertTrue(events.getItems().contains("state CLOSED"));
+            List<String> all = events.getItems();
+            assertTrue(all.indexOf("state CLOSED") >= 0 && all.indexOf("state CLOSED") < all.indexOf("terminate 1001"),
+                    "onTerminate comes last: " + all);
             assertEquals(Optional.empty(), conn.receive(Duration.ofMillis(10)), "messages went to the listener");
         }
     }
