@@ -4,8 +4,8 @@ import kotlin.time.Duration
 
 /**
  * The receiver of every hook: what a hook may do. Hooks run one at a time, in event order, on a coroutine of
- * their own (never on the socket reader), on the client's callback dispatcher. A slow hook delays later hooks
- * and, once the incoming buffer fills, reading from the socket: it never blocks pings or the close handshake.
+ * their own (`tether-hooks`, never the socket reader) on the connection's dispatcher. A slow hook delays later
+ * hooks and, once the incoming buffer fills, reading from the socket: it never blocks pings or the close handshake.
  */
 public interface HookScope {
     /** The connection the hook belongs to. */
@@ -14,19 +14,21 @@ public interface HookScope {
     /** 0 for the first connection of a streak, then the reconnect attempt number. */
     public val attempt: Int
 
-    /** Sends [frame]; suspends until it is written (see [Connection.send]). */
-    public suspend fun send(frame: Frame) {
-        connection.send(frame)
-    }
+    /**
+     * Queues [frame] for the socket and returns without waiting for the write: a hook that waited could deadlock
+     * with the supervisor, which waits for hooks. Fails at once with [TetherException.SendFailed] when the outgoing
+     * buffer is full (whatever its policy) or the client is closed; a frame lost later is reported to `onError`.
+     */
+    public suspend fun send(frame: Frame)
 
-    /** Sends a text frame; suspends until it is written. */
+    /** Queues a text frame; see [send]. */
     public suspend fun sendText(text: String) {
-        connection.send(Frame.Text(text))
+        send(Frame.Text(text))
     }
 
-    /** Sends a binary frame; suspends until it is written. */
+    /** Queues a binary frame (a copy of [bytes]); see [send]. */
     public suspend fun sendBinary(bytes: ByteArray) {
-        connection.send(Frame.Binary(bytes))
+        send(Frame.Binary(bytes))
     }
 }
 

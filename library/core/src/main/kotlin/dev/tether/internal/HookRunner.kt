@@ -37,7 +37,7 @@ internal class HookRunner(
     /** Decisions hooks took while a connection was up (e.g. Close after a handler failure). */
     val decisions = Channel<Decision>(Channel.CONFLATED)
 
-    /** Sends never suspend from a hook: waiting there could deadlock the supervisor, which waits for hooks. */
+    /** See [HookScope.send]: never waits for the write. */
     override suspend fun send(frame: Frame) {
         val t = Tracked(frame)
         outbox.enqueue(t, neverSuspend = true)
@@ -54,8 +54,6 @@ internal class HookRunner(
         class DecideDisconnect(val disconnect: Disconnect, val answer: CompletableDeferred<Decision>) : Event()
         class Terminate(val closed: ConnectionState.Closed) : Event()
     }
-
-    val hasObservers: Boolean = hooks.onConnect != null || hooks.onPing != null || hooks.onPong != null
 
     /** The decision about [error] outside a connection; the user's hook if set, else the default. */
     suspend fun decideError(error: TetherException): Decision {

@@ -15,7 +15,7 @@ import io.ktor.client.request.url
 import io.ktor.client.statement.HttpResponse
 import io.ktor.http.HttpMethod
 import io.ktor.http.HttpStatusCode
-import io.ktor.network.tls.TLSException
+import io.ktor.network.tls.TlsException
 import io.ktor.utils.io.InternalAPI
 import io.ktor.utils.io.readAvailable
 import io.ktor.websocket.ChannelOverflow
@@ -154,7 +154,7 @@ internal class KtorTransport(private val settings: TransportSettings) : Transpor
                 is ConnectException -> ConnectFailure.REFUSED
                 is UnresolvedAddressException, is UnknownHostException -> ConnectFailure.DNS
                 is TimeoutCancellationException, is java.net.SocketTimeoutException -> ConnectFailure.TIMEOUT
-                is SSLException, is TLSException -> ConnectFailure.TLS
+                is SSLException, is TlsException -> ConnectFailure.TLS
                 else -> if (c.javaClass.simpleName.contains("Timeout")) ConnectFailure.TIMEOUT else null
             }
         } ?: ConnectFailure.OTHER
@@ -188,7 +188,7 @@ private class KtorSession(
         } catch (e: ClosedReceiveChannelException) {
             throw TetherException.ConnectionLost("the server closed the TCP connection without a close frame")
         } catch (e: ProtocolViolationException) {
-            throw TetherException.ProtocolViolation(dev.tether.CloseCodes.PROTOCOL_ERROR, e.message ?: "protocol violation")
+            throw TetherException.ProtocolViolation(dev.tether.CloseCodes.PROTOCOL_ERROR, e.message)
         } catch (e: FrameTooBigException) {
             throw TetherException.FrameTooLarge(e.frameSize, session.maxFrameSize)
         } catch (e: CancellationException) {

@@ -17,6 +17,7 @@ import kotlinx.coroutines.CancellationException
 import kotlinx.coroutines.CompletableDeferred
 import kotlinx.coroutines.CoroutineName
 import kotlinx.coroutines.CoroutineScope
+import kotlinx.coroutines.ExperimentalCoroutinesApi
 import kotlinx.coroutines.Job
 import kotlinx.coroutines.NonCancellable
 import kotlinx.coroutines.TimeoutCancellationException
@@ -50,6 +51,7 @@ import kotlin.time.TimeSource
  * connect provider → handshake → run → disconnect → decision → backoff → …, and talks to the reader, writer,
  * keepalive and hooks coroutines only through channels and deferreds.
  */
+@OptIn(ExperimentalCoroutinesApi::class) // Deferred.getCompleted, select's onTimeout
 internal class RealConnection private constructor(
     private val config: WebSocketClientConfig,
     private val timeSource: TimeSource.WithComparableMarks,
@@ -143,7 +145,7 @@ internal class RealConnection private constructor(
             coroutineScope {
                 val hookJob = launch(CoroutineName("tether-hooks")) { hooks.run() }
                 try {
-                    closed = loop(transport)
+                    closed = loop(transport, this)
                 } finally {
                     val end = closed ?: ConnectionState.Closed(CloseCodes.ABNORMAL, "cancelled", null)
                     withContext(NonCancellable) { finish(end, hookJob) }
@@ -177,13 +179,14 @@ internal class RealConnection private constructor(
         class Stop(val closed: ConnectionState.Closed) : Next()
     }
 
-    private suspend fun loop(transport: Transport): ConnectionState.Closed = coroutineScope {
+    /** The state machine; [scope] holds the attempts' and sessions' I/O. Returns the terminal state. */
+    private suspend fun loop(transport: Transport, scope: CoroutineScope): ConnectionState.Closed {
         var attempt = 0
         while (true) {
             wake.tryReceive()
             hooks.attempt = attempt
             _state.value = ConnectionState.Connecting(attempt)
-            val outcome = connectRacingClose(transport, attempt, this)
+            val outcome = connectRacingClose(transport, attempt, scope)
             val next: Next = when (outcome) {
                 is Outcome.CloseWon -> Next.Stop(ConnectionState.Closed(outcome.close.code, outcome.close.reason, null))
                 is Outcome.Failed -> {
@@ -203,12 +206,10 @@ internal class RealConnection private constructor(
                 }
             }
             when (next) {
-                is Next.Stop -> return@coroutineScope next.closed
+                is Next.Stop -> return next.closed
                 is Next.Go -> attempt = next.attempt
             }
         }
-        @Suppress("UNREACHABLE_CODE")
-        error("unreachable")
     }
 
     private suspend fun runSession(session: TransportSession, attempt: Int): SessionResult {

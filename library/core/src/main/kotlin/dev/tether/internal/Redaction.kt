@@ -7,14 +7,8 @@ internal object Redaction {
     )
     private val USER_INFO = Regex("^([a-zA-Z][a-zA-Z0-9+.-]*://)[^/@]*@")
 
-    private val SECRET_HEADERS = setOf("authorization", "proxy-authorization", "cookie", "set-cookie")
 
     /** The URL with user info and token-like query parameters replaced by `***`. */
     fun url(url: String): String = SECRET_PARAM.replace(USER_INFO.replace(url, "$1***@"), "$1***")
 
-    /** Header names and values for logging, secrets replaced by `***`. */
-    fun headers(headers: Map<String, String>): String =
-        headers.entries.joinToString(prefix = "{", postfix = "}") { (k, v) ->
-            "$k=" + if (k.lowercase() in SECRET_HEADERS || k.lowercase().contains("token")) "***" else v
-        }
 }

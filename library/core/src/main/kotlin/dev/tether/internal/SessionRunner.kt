@@ -11,6 +11,7 @@ import kotlinx.coroutines.CancellationException
 import kotlinx.coroutines.CompletableDeferred
 import kotlinx.coroutines.CoroutineName
 import kotlinx.coroutines.Deferred
+import kotlinx.coroutines.ExperimentalCoroutinesApi
 import kotlinx.coroutines.cancelAndJoin
 import kotlinx.coroutines.cancelChildren
 import kotlinx.coroutines.channels.Channel
@@ -30,6 +31,7 @@ internal class SessionResult(val disconnect: Disconnect, val forced: Decision?)
  * outbox), and the keepalive. Whatever ends the session first wins; then the matching closing sequence runs,
  * bounded by the close timeout, and the socket is shut. Returns exactly one [SessionResult].
  */
+@OptIn(ExperimentalCoroutinesApi::class) // Deferred.getCompleted
 internal class SessionRunner(
     private val config: WebSocketClientConfig,
     private val session: TransportSession,
@@ -58,7 +60,9 @@ internal class SessionRunner(
 
     suspend fun run(): SessionResult = coroutineScope {
         val startedAt = timeSource.markNow()
-        while (hooks.decisions.tryReceive().isSuccess) Unit // a decision from an earlier session is stale
+        while (hooks.decisions.tryReceive().isSuccess) {
+            // a decision from an earlier session is stale: drop it
+        }
         launch(CoroutineName("tether-reader")) { readLoop() }
         val writer = launch(CoroutineName("tether-writer")) { writeLoop() }
         val keepalive = if (keepaliveOn) launch(CoroutineName("tether-keepalive")) { keepaliveLoop() } else null
@@ -159,7 +163,7 @@ internal class SessionRunner(
     }
 
     private suspend fun writeLoop() {
-        val batch = ArrayList<Tracked>(BATCH)
+        val batch = ArrayList<Any>(BATCH) // taken from the outbox, written but not yet flushed
         try {
             while (true) {
                 val next = select<Any> {
@@ -171,7 +175,7 @@ internal class SessionRunner(
                     val close = closeSignal.getCompleted()
                     session.send(RawFrame(RawFrame.CLOSE, true, 0, MessageAssembler.closePayload(close.code, close.reason)))
                     session.flush()
-                    batch.forEach { it.written.complete(Unit) }
+                    written(batch)
                     return
                 }
                 write(next, batch)
@@ -181,19 +185,29 @@ internal class SessionRunner(
                     n++
                 }
                 session.flush()
-                batch.forEach { it.written.complete(Unit) }
-                batch.clear()
+                written(batch)
             }
         } catch (e: CancellationException) {
-            batch.forEach { it.fail(SendFailure.CONNECTION_LOST) }
+            lost(batch)
             throw e
         } catch (e: TetherException) {
-            batch.forEach { it.fail(SendFailure.CONNECTION_LOST) }
+            lost(batch)
             ending.complete(Ending.Lost(e))
         }
     }
 
-    private suspend fun write(element: Any, batch: MutableList<Tracked>) {
+    private fun written(batch: MutableList<Any>) {
+        batch.forEach { (it as? Tracked)?.written?.complete(Unit) }
+        batch.clear()
+    }
+
+    /** Taken but maybe not written when the connection died: each sender is told (a plain frame via `onError`). */
+    private fun lost(batch: MutableList<Any>) {
+        batch.forEach { outbox.dropped(it, SendFailure.CONNECTION_LOST) }
+        batch.clear()
+    }
+
+    private suspend fun write(element: Any, batch: MutableList<Any>) {
         val tracked = element as? Tracked
         if (tracked?.cancelled == true) return
         val frame = tracked?.frame ?: element as Frame
@@ -202,7 +216,7 @@ internal class SessionRunner(
             tracked?.written?.complete(Unit)
             return
         }
-        if (tracked != null) batch.add(tracked)
+        batch.add(element)
         session.send(frame.toRaw())
     }
 

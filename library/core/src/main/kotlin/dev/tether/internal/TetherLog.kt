@@ -12,10 +12,6 @@ internal class TetherLog(private val errors: Boolean, private val info: Boolean,
         if (info && logger.isInfoEnabled) logger.info(prefix + message)
     }
 
-    fun debug(message: () -> String) {
-        if (logger.isDebugEnabled) logger.debug(prefix + message())
-    }
-
     fun error(message: String, e: Throwable? = null) {
         if (errors) logger.warn(prefix + message + (e?.let { ": ${it.message}" } ?: ""))
     }

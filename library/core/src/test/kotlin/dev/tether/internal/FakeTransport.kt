@@ -18,8 +18,13 @@ internal class FakeTransport(
     sealed class Behavior {
         object Refuse : Behavior()
 
-        /** Connects; the session answers pings if [answerPings] and drops after [upMillis] (never if null). */
-        class Accept(val upMillis: Long? = null, val answerPings: Boolean = true) : Behavior()
+        /**
+         * Connects; the session answers pings if [answerPings] and drops after [upMillis] (never if null). With
+         * [flush] = HANG nothing is ever written; with FAIL the first flush loses the connection.
+         */
+        class Accept(val upMillis: Long? = null, val answerPings: Boolean = true, val flush: Flush = Flush.OK) : Behavior()
+
+        enum class Flush { OK, HANG, FAIL }
     }
 
     /** Virtual time of every open() call. */
@@ -68,7 +73,13 @@ internal class FakeSession(private val scheduler: TestCoroutineScheduler, privat
         if (frame.opcode == RawFrame.CLOSE) inbound.trySend(RawFrame(RawFrame.CLOSE, true, 0, frame.data))
     }
 
-    override suspend fun flush() = Unit
+    override suspend fun flush() {
+        when (behavior.flush) {
+            FakeTransport.Behavior.Flush.OK -> Unit
+            FakeTransport.Behavior.Flush.HANG -> kotlinx.coroutines.awaitCancellation()
+            FakeTransport.Behavior.Flush.FAIL -> throw TetherException.ConnectionLost("scripted write failure")
+        }
+    }
     override suspend fun awaitWriterDone() = Unit
     override fun abort() {
         aborted = true

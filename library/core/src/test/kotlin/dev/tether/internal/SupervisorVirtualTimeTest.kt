@@ -183,6 +183,42 @@ class SupervisorVirtualTimeTest : FunSpec({
         }
     }
 
+    test("a hook's sendText queues and returns: it never waits for the write") {
+        runTest {
+            val fake = FakeTransport(testScheduler) { FakeTransport.Behavior.Accept(flush = FakeTransport.Behavior.Flush.HANG) }
+            val returned = kotlinx.coroutines.CompletableDeferred<Unit>()
+            val conn = start(fake) {
+                pingInterval = Duration.ZERO
+                onConnect {
+                    sendText("a")
+                    sendBinary(byteArrayOf(1))
+                    returned.complete(Unit)
+                }
+            }
+            conn.state.first { it is ConnectionState.Connected }
+            kotlinx.coroutines.withTimeout(1_000) { returned.await() }
+            fake.sessions[0].written.map { it.opcode } shouldContainExactly listOf(RawFrame.TEXT, RawFrame.BINARY)
+        }
+    }
+
+    test("a frame from the outgoing channel lost with the connection is reported to onError") {
+        runTest {
+            val fake = FakeTransport(testScheduler) { n ->
+                if (n == 0) FakeTransport.Behavior.Accept(flush = FakeTransport.Behavior.Flush.FAIL) else FakeTransport.Behavior.Accept()
+            }
+            val reported = kotlinx.coroutines.CompletableDeferred<TetherException>()
+            val conn = start(fake) {
+                pingInterval = Duration.ZERO
+                onError { e -> reported.complete(e); dev.tether.Decision.Ignore }
+            }
+            conn.state.first { it is ConnectionState.Connected }
+            conn.outgoing.send(dev.tether.Frame.Text("lost"))
+            val e = reported.await().shouldBeInstanceOf<TetherException.SendFailed>()
+            e.frame shouldBe dev.tether.Frame.Text("lost")
+            e.reason shouldBe TetherException.SendFailure.CONNECTION_LOST
+        }
+    }
+
     test("close during backoff ends at once with the requested code") {
         runTest {
             val fake = FakeTransport(testScheduler) { FakeTransport.Behavior.Refuse }
