@@ -4,8 +4,10 @@ import dev.tether.TetherException
 
 /**
  * Receives a connection's events. Every method has a no-op default: override what you need. Methods run one at a
- * time, in event order, on the callback executor chosen in the builder (never on an I/O thread). A method that
- * throws is logged and reported to [onError]; it never harms the connection.
+ * time, in event order, on the callback executor chosen in the builder (never on an I/O thread); [onTerminate]
+ * comes last. A method that throws never harms the connection: it is logged and reported to [onError] as
+ * [TetherException.HandlerFailed] (for [onOpen], [onText], [onBinary], [onPing] and [onPong] the [ErrorHandler]
+ * also decides, by default to carry on); a throw from [onError] itself is only logged.
  *
  * When [onText] or [onBinary] is overridden, messages go here; otherwise they go to
  * [TetherConnection.receive] and [TetherConnection.frames].

@@ -1,7 +1,6 @@
 package dev.tether.java
 
 import dev.tether.ConnectContext
-import dev.tether.ConnectRequest
 import dev.tether.OfflinePolicy
 import dev.tether.OverflowPolicy
 import dev.tether.WebSocketClientBuilder
@@ -191,12 +190,4 @@ public class TetherClient private constructor(
             )
         }
     }
-}
-
-/** Makes a [ConnectRequest] from Java without Kotlin defaults. */
-public object ConnectRequests {
-    /** A request for [url] with [headers] and [subprotocols]. */
-    @JvmStatic
-    public fun of(url: String, headers: Map<String, String>, subprotocols: List<String>): ConnectRequest =
-        ConnectRequest(url, headers, subprotocols)
 }

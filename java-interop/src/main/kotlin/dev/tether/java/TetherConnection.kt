@@ -176,11 +176,22 @@ public class TetherConnection internal constructor(private val client: TetherCli
     private fun defaults(d: CoreDecision): CoreDecision =
         if (!client.reconnectEnabled && (d is CoreDecision.Reconnect || d is CoreDecision.ReconnectAfter)) CoreDecision.Close() else d
 
+    /**
+     * Runs a listener method whose throw cannot go through the core's hook path: it is logged and reported to
+     * `onError` (a throw from `onError` itself is only logged).
+     */
     private inline fun guarded(what: String, block: () -> Unit) {
         try {
             block()
         } catch (e: Exception) {
             log.warn("listener {} threw: {}", what, e.toString())
+            if (what != "onError") {
+                try {
+                    listener.onError(this, TetherException.HandlerFailed(what, e))
+                } catch (again: Exception) {
+                    log.warn("listener onError threw: {}", again.toString())
+                }
+            }
         }
     }
 

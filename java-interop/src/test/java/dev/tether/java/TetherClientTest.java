@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.tether.ConnectRequest;
 import dev.tether.Frame;
 import dev.tether.OfflinePolicy;
 import dev.tether.OverflowPolicy;
@@ -124,8 +125,13 @@ class TetherClientTest {
                 @Override public void onBinary(TetherConnection c, byte[] bytes) { events.record("binary " + bytes.length); }
                 @Override public void onPing(TetherConnection c, byte[] payload) { events.record("ping " + new String(payload, StandardCharsets.UTF_8)); }
                 @Override public void onPong(TetherConnection c, byte[] payload, Duration rtt) { if (rtt != null) events.record("pong"); }
-                @Override public void onStateChange(TetherConnection c, ConnectionStatus s) { events.record("state " + s.getKind()); }
-                @Override public void onError(TetherConnection c, TetherException e) { events.record("error " + e.getClass().getSimpleName()); }
+                @Override public void onStateChange(TetherConnection c, ConnectionStatus s) {
+                    events.record("state " + s.getKind());
+                    if (s.getKind() == ConnectionStatus.Kind.CONNECTED) throw new IllegalStateException("state listener bug");
+                }
+                @Override public void onError(TetherConnection c, TetherException e) {
+                    events.record("error " + e.getClass().getSimpleName() + " " + ((TetherException.HandlerFailed) e).getHook());
+                }
                 @Override public void onDisconnect(TetherConnection c, DisconnectInfo d) { events.record("disconnect " + d.getCode() + " " + d.getByServer() + " " + d.getReason() + " " + (d.getCause() == null) + " " + !d.getUptime().isNegative()); }
                 @Override public void onTerminate(TetherConnection c, ConnectionStatus s) { events.record("terminate " + s.getCode()); }
             };
@@ -133,7 +139,8 @@ class TetherClientTest {
                     .onDisconnect((d, attempt) -> Decision.close(1000, "enough")).build().connect().get(5, TimeUnit.SECONDS);
             events.awaitItem(FIVE, s -> s.equals("open 101"));
             conn.sendText("boom").get(5, TimeUnit.SECONDS);
-            events.awaitItem(FIVE, s -> s.equals("error HandlerFailed"));
+            events.awaitItem(FIVE, s -> s.equals("error HandlerFailed onText"));
+            assertTrue(events.getItems().contains("error HandlerFailed onStateChange"), events.getItems().toString());
             conn.sendText("after").get(5, TimeUnit.SECONDS);
             events.awaitItem(FIVE, s -> s.equals("text after"));
             conn.sendBinary(new byte[3]).get(5, TimeUnit.SECONDS);
@@ -163,7 +170,7 @@ class TetherClientTest {
             server.start();
             Recorder<Integer> errors = new Recorder<>();
             TetherConnection conn = quick(server.url())
-                    .connectProvider((attempt, defaults) -> CompletableFuture.supplyAsync(() -> ConnectRequests.of(
+                    .connectProvider((attempt, defaults) -> CompletableFuture.supplyAsync(() -> new ConnectRequest(
                             defaults.getUrl(), Map.of("Authorization", "Bearer t" + n.incrementAndGet()), List.of())))
                     .onError((e, attempt) -> {
                         errors.record(((TetherException.HandshakeFailed) e).getStatus());
