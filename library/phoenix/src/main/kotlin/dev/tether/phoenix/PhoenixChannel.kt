@@ -70,9 +70,10 @@ public class PhoenixChannel internal constructor(
     /**
      * Joins and suspends until the first join's reply: [Reply.Ok] with the server's response, [Reply.Error] with
      * its reason, or [Reply.Timeout]. Whatever it returns, the channel keeps rejoining on its schedule until [leave].
-     * @throws IllegalStateException if called twice on the same channel.
+     * @throws IllegalStateException if called twice on the same channel, or before the socket is connected.
      */
     public suspend fun join(timeout: Duration = socket.config.pushTimeout): Reply {
+        socket.requireStarted()
         socket.onSerial {
             check(!joinCalled) { "tried to join multiple times: 'join' can only be called once per channel" }
             joinCalled = true

@@ -129,6 +129,11 @@ public class PhoenixSocket internal constructor(
         runBlocking { close(1000, "") }
     }
 
+    /** Fails clearly when a channel is used before [connect] / [connectIn]. */
+    internal fun requireStarted() {
+        check(::scope.isInitialized) { "connect() the socket before joining or pushing to its channels" }
+    }
+
     internal fun makeRef(): String = refs.incrementAndGet().toString()
 
     internal fun register(channel: PhoenixChannel) {

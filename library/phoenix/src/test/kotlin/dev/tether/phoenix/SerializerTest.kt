@@ -55,3 +55,11 @@ class SerializerTest : FunSpec({
         shouldThrow<IllegalArgumentException> { Serializer.decodeBinary(byteArrayOf(7)) }
     }
 })
+
+class PhoenixMisuseTest : FunSpec({
+    test("joining a channel of a socket that was never connected fails with a clear message") {
+        val socket = phoenixSocket("ws://127.0.0.1:9/socket")
+        val e = shouldThrow<IllegalStateException> { socket.channel("room:1").join() }
+        e.message shouldBe "connect() the socket before joining or pushing to its channels"
+    }
+})
