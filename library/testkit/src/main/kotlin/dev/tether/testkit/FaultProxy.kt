@@ -3,8 +3,6 @@ package dev.tether.testkit
 import java.io.IOException
 import java.io.InputStream
 import java.io.OutputStream
-import java.net.InetAddress
-import java.net.InetSocketAddress
 import java.net.ServerSocket
 import java.net.Socket
 import java.net.SocketException
@@ -30,7 +28,7 @@ public class FaultProxy @JvmOverloads constructor(
 ) : AutoCloseable {
     private var listener: ServerSocket? = null
     private val links = CopyOnWriteArrayList<Link>()
-    private val threads = CopyOnWriteArrayList<Thread>()
+    private val threads = DaemonThreads()
     private val gate = Object()
 
     @Volatile
@@ -64,12 +62,10 @@ public class FaultProxy @JvmOverloads constructor(
     /** Starts listening on a free loopback port. */
     public fun start(): FaultProxy {
         check(listener == null) { "the proxy is already started" }
-        val socket = ServerSocket()
-        socket.reuseAddress = true
-        socket.bind(InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 50)
+        val socket = bindLoopback(0)
         port = socket.localPort
         listener = socket
-        spawn("testkit-proxy-$port-accept") { acceptLoop(socket) }
+        threads.start("testkit-proxy-$port-accept") { acceptLoop(socket) }
         return this
     }
 
@@ -116,9 +112,7 @@ public class FaultProxy @JvmOverloads constructor(
         listener?.close()
         cutAll()
         heal()
-        threads.forEach { it.interrupt() }
-        threads.forEach { it.join(2000) }
-        threads.clear()
+        threads.stopAll()
     }
 
     private fun acceptLoop(socket: ServerSocket) {
@@ -144,8 +138,8 @@ public class FaultProxy @JvmOverloads constructor(
             val link = Link(client, upstream)
             links.add(link)
             links.removeIf { it.closed }
-            spawn("testkit-proxy-$port-up") { pump(link, client.getInputStream(), upstream.getOutputStream()) }
-            spawn("testkit-proxy-$port-down") { pump(link, upstream.getInputStream(), client.getOutputStream()) }
+            threads.start("testkit-proxy-$port-up") { pump(link, client.getInputStream(), upstream.getOutputStream()) }
+            threads.start("testkit-proxy-$port-down") { pump(link, upstream.getInputStream(), client.getOutputStream()) }
         }
     }
 
@@ -179,14 +173,6 @@ public class FaultProxy @JvmOverloads constructor(
         } catch (e: InterruptedException) {
             link.close()
         }
-    }
-
-    private fun spawn(name: String, body: () -> Unit) {
-        val t = Thread(body, name)
-        t.isDaemon = true
-        threads.add(t)
-        threads.removeIf { !it.isAlive && it !== t }
-        t.start()
     }
 
     private class Link(val a: Socket, val b: Socket) {

@@ -2,8 +2,6 @@ package dev.tether.testkit
 
 import java.io.BufferedInputStream
 import java.io.IOException
-import java.net.InetAddress
-import java.net.InetSocketAddress
 import java.net.ServerSocket
 import java.net.Socket
 import java.security.MessageDigest
@@ -53,7 +51,7 @@ public class TestWebSocketServer @JvmOverloads constructor(
     private val live = CopyOnWriteArrayList<ServerConnection>()
     private val all = CopyOnWriteArrayList<ServerConnection>()
     private val handshakes = CopyOnWriteArrayList<HandshakeRequest>()
-    private val threads = CopyOnWriteArrayList<Thread>()
+    private val threads = DaemonThreads()
 
     /** The port, fixed after the first [start]. */
     public val port: Int get() = boundPort
@@ -74,12 +72,10 @@ public class TestWebSocketServer @JvmOverloads constructor(
     /** Starts listening: on port 0 the first time, on the same port after a [stop]. Returns this server. */
     public fun start(): TestWebSocketServer {
         check(!isRunning) { "the server is already running" }
-        val socket = ServerSocket()
-        socket.reuseAddress = true
-        socket.bind(InetSocketAddress(InetAddress.getLoopbackAddress(), boundPort), 50)
+        val socket = bindLoopback(boundPort)
         boundPort = socket.localPort
         listener = socket
-        acceptThread = thread("testkit-server-$boundPort-accept") { acceptLoop(socket) }
+        acceptThread = threads.start("testkit-server-$boundPort-accept") { acceptLoop(socket) }
         return this
     }
 
@@ -108,9 +104,7 @@ public class TestWebSocketServer @JvmOverloads constructor(
     /** Stops and ends every thread of the server. Idempotent. */
     override fun close() {
         stop()
-        threads.forEach { it.interrupt() }
-        threads.forEach { it.join(2000) }
-        threads.clear()
+        threads.stopAll()
     }
 
     /**
@@ -131,7 +125,7 @@ public class TestWebSocketServer @JvmOverloads constructor(
             } catch (e: IOException) {
                 return
             }
-            thread("testkit-server-$boundPort-handshake") { handle(client) }
+            threads.start("testkit-server-$boundPort-handshake") { handle(client) }
         }
     }
 
@@ -172,7 +166,7 @@ public class TestWebSocketServer @JvmOverloads constructor(
                 all.add(conn)
                 accepted.add(conn)
             }
-            threads.add(conn.readerThread)
+            threads.adopt(conn.readerThread)
             conn.readerThread.start()
             try {
                 script.run(conn)
@@ -218,15 +212,6 @@ public class TestWebSocketServer @JvmOverloads constructor(
             subprotocols = protocols,
         )
         return request to key
-    }
-
-    private fun thread(name: String, body: () -> Unit): Thread {
-        val t = Thread(body, name)
-        t.isDaemon = true
-        threads.add(t)
-        threads.removeIf { !it.isAlive && it !== t }
-        t.start()
-        return t
     }
 
     public companion object {
