@@ -27,13 +27,51 @@ public class HandshakeRequest(
     override fun toString(): String = "HandshakeRequest(path=$path, subprotocols=$subprotocols)"
 }
 
-/** How the server answers an upgrade request: accept (with a subprotocol) or refuse with a status. */
+/**
+ * How the server answers an upgrade request: accept (with a subprotocol) or refuse with a status. An accepting
+ * answer can be bent for tests of a client's checks: [withHeader] replaces or adds a header of the `101` (including
+ * `Upgrade`, `Connection` and `Sec-WebSocket-Accept`), [withoutHeader] leaves one out, and [followedBy] sends bytes in
+ * the same write as the `101`. Immutable.
+ */
 public class HandshakeResponse private constructor(
     public val status: Int,
     public val subprotocol: String?,
     public val headers: Map<String, String>,
     public val body: String,
+    private val overrides: Map<String, String?> = emptyMap(),
+    private val trailing: ByteArray = ByteArray(0),
 ) {
+    /** This `101` with header [name] set to [value] (replacing Tether-kit defaults of the same name). */
+    public fun withHeader(name: String, value: String): HandshakeResponse = bent(overrides + (name to value), trailing)
+
+    /** This `101` without header [name] (e.g. `Sec-WebSocket-Accept`). */
+    public fun withoutHeader(name: String): HandshakeResponse = bent(overrides + (name to null), trailing)
+
+    /** This `101` followed, in the same write, by [bytes] (e.g. a frame header). */
+    public fun followedBy(bytes: ByteArray): HandshakeResponse = bent(overrides, trailing + bytes)
+
+    private fun bent(o: Map<String, String?>, t: ByteArray): HandshakeResponse {
+        check(status == 101) { "only an accepting response can be bent" }
+        return HandshakeResponse(status, subprotocol, headers, body, o, t)
+    }
+
+    /** The `101` head for a request with [acceptKey] as its expected `Sec-WebSocket-Accept`, then the trailing bytes. */
+    internal fun acceptBytes(acceptKey: String): ByteArray {
+        val h = LinkedHashMap<String, String?>()
+        h["Upgrade"] = "websocket"
+        h["Connection"] = "Upgrade"
+        h["Sec-WebSocket-Accept"] = acceptKey
+        subprotocol?.let { h["Sec-WebSocket-Protocol"] = it }
+        overrides.forEach { (k, v) ->
+            h.keys.firstOrNull { it.equals(k, ignoreCase = true) }?.let { h.remove(it) }
+            h[k] = v
+        }
+        val head = StringBuilder("HTTP/1.1 101 Switching Protocols\r\n")
+        h.forEach { (k, v) -> if (v != null) head.append("$k: $v\r\n") }
+        head.append("\r\n")
+        return head.toString().toByteArray(Charsets.ISO_8859_1) + trailing
+    }
+
     public companion object {
         /** Accept the upgrade, selecting [subprotocol] (null: none). */
         @JvmStatic

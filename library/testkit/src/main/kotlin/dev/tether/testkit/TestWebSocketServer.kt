@@ -53,6 +53,17 @@ public class TestWebSocketServer @JvmOverloads constructor(
     private val handshakes = CopyOnWriteArrayList<HandshakeRequest>()
     private val threads = DaemonThreads()
 
+    /**
+     * Serve `wss://` with this certificate (set before [start]); null (the default) serves plain `ws://`. A TLS
+     * connection to a plain server gets `400 Bad Request`, as from a real HTTP server.
+     */
+    @Volatile
+    public var tls: TestCertificate? = null
+
+    /** With [tls]: require a client certificate, trusting exactly this one. Null (the default) asks for none. */
+    @Volatile
+    public var requireClientCertificate: TestCertificate? = null
+
     /** The port, fixed after the first [start]. */
     public val port: Int get() = boundPort
 
@@ -65,9 +76,12 @@ public class TestWebSocketServer @JvmOverloads constructor(
     /** Every upgrade request seen so far, accepted or refused, in order. */
     public val handshakeRequests: List<HandshakeRequest> get() = handshakes.toList()
 
-    /** `ws://127.0.0.1:port` + [path]. */
+    /** `ws://127.0.0.1:port` + [path] (`wss://` when [tls] is set). */
     @JvmOverloads
-    public fun url(path: String = "/"): String = "ws://127.0.0.1:$port$path"
+    public fun url(path: String = "/"): String = url(path, "127.0.0.1")
+
+    /** The URL of [path] with [host] as the host name (e.g. `localhost`, to test name checks of TLS). */
+    public fun url(path: String, host: String): String = "${if (tls != null) "wss" else "ws"}://$host:$port$path"
 
     /** Starts listening: on port 0 the first time, on the same port after a [stop]. Returns this server. */
     public fun start(): TestWebSocketServer {
@@ -129,10 +143,17 @@ public class TestWebSocketServer @JvmOverloads constructor(
         }
     }
 
-    private fun handle(client: Socket) {
+    private fun handle(tcp: Socket) {
+        var client = tcp
         try {
-            client.tcpNoDelay = true
+            tcp.tcpNoDelay = true
+            tls?.let { cert -> client = cert.wrapServerSide(tcp, requireClientCertificate) }
             val input = BufferedInputStream(client.getInputStream())
+            if (tls == null && looksLikeTls(input)) {
+                client.getOutputStream().write("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".toByteArray())
+                client.close()
+                return
+            }
             val request = readRequest(input) ?: return client.close()
             handshakes.add(request.first)
             val response = try {
@@ -154,14 +175,10 @@ public class TestWebSocketServer @JvmOverloads constructor(
             val accept = Base64.getEncoder().encodeToString(
                 MessageDigest.getInstance("SHA-1").digest((request.second + GUID).toByteArray(Charsets.ISO_8859_1)),
             )
-            val head = StringBuilder("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n")
-            head.append("Sec-WebSocket-Accept: $accept\r\n")
-            response.subprotocol?.let { head.append("Sec-WebSocket-Protocol: $it\r\n") }
-            head.append("\r\n")
             val conn = ServerConnection(client, input, request.first, ids.incrementAndGet())
             onAccept.run(conn)
             // Recorded before the client can see the 101, and under the write lock so no frame precedes it.
-            conn.open(head.toString().toByteArray(Charsets.ISO_8859_1)) {
+            conn.open(response.acceptBytes(accept)) {
                 live.add(conn)
                 all.add(conn)
                 accepted.add(conn)
@@ -178,6 +195,15 @@ public class TestWebSocketServer @JvmOverloads constructor(
         } catch (e: IOException) {
             runCatching { client.close() }
         }
+    }
+
+    /** True if the client opened with a TLS record (handshake content type 22, version 3.x). */
+    private fun looksLikeTls(input: BufferedInputStream): Boolean {
+        input.mark(2)
+        val first = input.read()
+        val second = input.read()
+        input.reset()
+        return first == 0x16 && second == 0x03
     }
 
     private fun readRequest(input: BufferedInputStream): Pair<HandshakeRequest, String>? {
