@@ -19,6 +19,7 @@ public class ConnectRequest(
     init {
         UrlCheck.requireWebSocketUrl(url, "url")
         subprotocols.forEach { require(UrlCheck.isToken(it)) { "subprotocol \"$it\" is not a valid HTTP token" } }
+        headers.forEach { (k, v) -> UrlCheck.requireHeader(k, v) }
     }
 
     /** A copy with other values. */

@@ -57,9 +57,13 @@ public sealed class TetherException(message: String, cause: Throwable? = null) :
         public val retryAfterMillis: Long? get() = retryAfter?.inWholeMilliseconds
     }
 
-    /** The connection ended without a close frame (TCP reset, EOF, write failure). Reported as code 1006. */
-    public class ConnectionLost(detail: String, cause: Throwable? = null) :
-        TetherException("connection lost: $detail", cause)
+    /**
+     * The connection ended without a close frame (TCP reset, EOF, write failure). Reported as code 1006.
+     * [byPeer] says who ended it: true when the server or the network did (EOF, reset), false when Tether did
+     * (an I/O failure on this side, an abort).
+     */
+    public class ConnectionLost(detail: String, cause: Throwable? = null, public val byPeer: Boolean = true) :
+        TetherException("connection lost (${if (byPeer) "by the peer" else "by Tether"}): $detail", cause)
 
     /**
      * The server broke RFC 6455. Tether failed the connection and sent [closeCode] (1002, or 1007 for invalid

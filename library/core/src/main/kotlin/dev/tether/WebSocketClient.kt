@@ -1,9 +1,9 @@
 package dev.tether
 
-import dev.tether.internal.KtorTransport
+import dev.tether.engine.EngineSettings
 import dev.tether.internal.RealConnection
 import dev.tether.internal.Transport
-import dev.tether.internal.TransportSettings
+import dev.tether.internal.nio.NioEngine
 import kotlinx.coroutines.CoroutineScope
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.SupervisorJob
@@ -59,6 +59,7 @@ public class WebSocketClient internal constructor(
 public fun webSocketClient(url: String, block: WebSocketClientBuilder.() -> Unit = {}): WebSocketClient {
     val config = WebSocketClientBuilder(url).apply(block).build()
     return WebSocketClient(config, transportFactory = { c ->
-        KtorTransport(TransportSettings(c.maxFrameSize, c.connectTimeout, c.verifyTls))
+        val settings = EngineSettings(c.maxFrameSize, c.maxMessageSize, c.maxFragments, c.connectTimeout, c.sslContext, c.userAgent)
+        c.engineFactory?.create(settings) ?: NioEngine(settings)
     })
 }

@@ -1,6 +1,12 @@
 package dev.tether
 
+import dev.tether.engine.EngineFactory
+import dev.tether.engine.TetherEngineApi
+import dev.tether.internal.TetherVersion
 import dev.tether.internal.UrlCheck
+import javax.net.ssl.KeyManager
+import javax.net.ssl.SSLContext
+import javax.net.ssl.TrustManager
 import kotlin.time.Duration
 import kotlin.time.Duration.Companion.seconds
 
@@ -67,6 +73,31 @@ public class WebSocketClientBuilder internal constructor(private val url: String
             field = value
         }
 
+    /**
+     * The most frames one incoming message may arrive in (default 4096, 1 to 1 000 000): more fails the connection
+     * with 1009, so that a server cannot make Tether hold millions of tiny fragments.
+     */
+    public var maxFragments: Int = DEFAULT_MAX_FRAGMENTS
+        set(value) {
+            require(value in 1..MAX_FRAGMENTS_LIMIT) { "maxFragments must be between 1 and $MAX_FRAGMENTS_LIMIT, was $value" }
+            field = value
+        }
+
+    /**
+     * The `User-Agent` of the upgrade request (default `tether/<version>`); null sends none. A `User-Agent` set with
+     * [header] wins.
+     */
+    public var userAgent: String? = TetherVersion.userAgent
+        set(value) {
+            require(value == null || (value.isNotBlank() && value.none { it == '\r' || it == '\n' })) {
+                "userAgent must be null or a non-blank value without CR or LF"
+            }
+            field = value
+        }
+
+    private var sslContext: SSLContext? = null
+    private var engineFactory: EngineFactory? = null
+
     /** What [Connection.send] does while not connected (default [OfflinePolicy.QUEUE]). */
     public var offlinePolicy: OfflinePolicy = OfflinePolicy.QUEUE
 
@@ -76,17 +107,44 @@ public class WebSocketClientBuilder internal constructor(private val url: String
     /** Log lifecycle events at INFO (default true). */
     public var logInfo: Boolean = true
 
-    /** Verify TLS certificates and host names (default true). */
-    public var verifyTls: Boolean = true
 
     private var incoming = BufferConfig(DEFAULT_CAPACITY, OverflowPolicy.SUSPEND)
     private var outgoing = BufferConfig(DEFAULT_CAPACITY, OverflowPolicy.SUSPEND)
 
-    /** Adds a request header sent on every attempt. */
+    /**
+     * Adds a request header sent on every attempt. The headers of the upgrade itself (`Upgrade`, `Connection`,
+     * `Sec-WebSocket-*`) are Tether's and rejected here; `Host` and `User-Agent` may be overridden.
+     */
     public fun header(name: String, value: String) {
-        require(UrlCheck.isToken(name)) { "header name \"$name\" is not a valid HTTP token" }
-        require(value.none { it == '\r' || it == '\n' }) { "header \"$name\" value must not contain CR or LF" }
+        UrlCheck.requireHeader(name, value)
         headers[name] = value
+    }
+
+    /**
+     * TLS for `wss://` with your own [SSLContext] (a private trust store, client certificates, pinned protocols).
+     * Default: the JDK's default context, with its trust store, TLS 1.3 and 1.2. Certificates and host names (and IP
+     * literals) are always verified; there is no switch to turn that off.
+     */
+    public fun tls(sslContext: SSLContext) {
+        this.sslContext = sslContext
+    }
+
+    /**
+     * TLS for `wss://` trusting what [trustManagers] trust, presenting the client certificate of [keyManagers] when
+     * the server asks for one. Builds a `TLS` [SSLContext] (TLS 1.3 and 1.2). Host names are still verified.
+     */
+    public fun tls(trustManagers: Array<out TrustManager>, keyManagers: Array<out KeyManager>? = null) {
+        require(trustManagers.isNotEmpty()) { "tls: trustManagers must not be empty" }
+        sslContext = SSLContext.getInstance("TLS").apply { init(keyManagers, trustManagers, null) }
+    }
+
+    /**
+     * Uses another engine under Tether's connection semantics, e.g. `tether-ktor`'s for an existing Ktor
+     * `HttpClient`. The default is Tether's own NIO engine.
+     */
+    @TetherEngineApi
+    public fun engine(factory: EngineFactory) {
+        engineFactory = factory
     }
 
     /** Adds request headers sent on every attempt. */
@@ -190,7 +248,10 @@ public class WebSocketClientBuilder internal constructor(private val url: String
             reconnect = reconnectBuilder.build(),
             logErrors = logErrors,
             logInfo = logInfo,
-            verifyTls = verifyTls,
+            maxFragments = maxFragments,
+            userAgent = userAgent,
+            sslContext = sslContext,
+            engineFactory = engineFactory,
             hooks = Hooks(onConnect, onText, onBinary, onPing, onPong, onError, onDisconnect, onTerminate),
         )
     }
@@ -199,6 +260,8 @@ public class WebSocketClientBuilder internal constructor(private val url: String
         const val DEFAULT_MAX_SIZE: Long = 1L shl 20
         const val MAX_SIZE_LIMIT: Long = 64L shl 20
         const val DEFAULT_CAPACITY: Int = 64
+        const val DEFAULT_MAX_FRAGMENTS: Int = 4096
+        const val MAX_FRAGMENTS_LIMIT: Int = 1_000_000
         const val MAX_CAPACITY: Int = 1 shl 20
     }
 }

@@ -1,5 +1,7 @@
 package dev.tether
 
+import dev.tether.engine.EngineFactory
+import javax.net.ssl.SSLContext
 import kotlin.time.Duration
 
 /**
@@ -38,8 +40,13 @@ public class WebSocketClientConfig internal constructor(
     public val logErrors: Boolean,
     /** Log lifecycle events (connected, disconnected, reconnecting) at INFO. */
     public val logInfo: Boolean,
-    /** Verify TLS certificates and host names (default true; turn off only against a local test server). */
-    public val verifyTls: Boolean,
+    /** The most frames one incoming message may arrive in. */
+    public val maxFragments: Int,
+    /** The `User-Agent` of the upgrade request, or null for none. */
+    public val userAgent: String?,
+    /** The TLS context for `wss://`, or null for the JDK's default. Verification is always on. */
+    public val sslContext: SSLContext?,
+    internal val engineFactory: EngineFactory?,
     /** The hooks. */
     public val hooks: Hooks,
 ) {

@@ -14,8 +14,17 @@ suspend inline fun <reified T : ConnectionState> Connection.awaitState(
 
 val FIVE: JDuration = JDuration.ofSeconds(5)
 
-/** A client with quick timings for real-socket tests. */
+/**
+ * The engine the engine-independent tests run over: Tether's own unless the system property `tether.test.engine`
+ * names an [dev.tether.engine.EngineFactory] class (tether-ktor runs them again over Ktor this way).
+ */
+val testEngine: dev.tether.engine.EngineFactory? = System.getProperty("tether.test.engine")?.let {
+    Class.forName(it).getDeclaredConstructor().newInstance() as dev.tether.engine.EngineFactory
+}
+
+/** A client with quick timings for real-socket tests, on [testEngine]. */
 fun quickClient(url: String, block: WebSocketClientBuilder.() -> Unit = {}): WebSocketClient = webSocketClient(url) {
+    testEngine?.let { engine(it) }
     logInfo = false
     reconnect {
         backoff(20, 200, 2.0)

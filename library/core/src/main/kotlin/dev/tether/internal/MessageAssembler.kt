@@ -12,7 +12,11 @@ import java.io.ByteArrayOutputStream
  *
  * Turns raw frames into whole [Frame]s. Not thread-safe: owned by the connection's reader coroutine.
  */
-internal class MessageAssembler(private val maxFrameSize: Long, private val maxMessageSize: Long) {
+internal class MessageAssembler(
+    private val maxFrameSize: Long,
+    private val maxMessageSize: Long,
+    private val validateUtf8: Boolean = true,
+) {
     private var messageOpcode = 0
     private var buffer: ByteArrayOutputStream? = null
     private var first: ByteArray? = null
@@ -60,7 +64,7 @@ internal class MessageAssembler(private val maxFrameSize: Long, private val maxM
         }
         size += raw.data.size
         if (size > maxMessageSize) throw TetherException.FrameTooLarge(size, maxMessageSize)
-        if (messageOpcode == RawFrame.TEXT && !utf8.feed(raw.data)) {
+        if (validateUtf8 && messageOpcode == RawFrame.TEXT && !utf8.feed(raw.data)) {
             reset()
             throw TetherException.ProtocolViolation(CloseCodes.INVALID_PAYLOAD, "text message is not valid UTF-8")
         }
@@ -70,7 +74,7 @@ internal class MessageAssembler(private val maxFrameSize: Long, private val maxM
         }
         val bytes = take(raw.data)
         val opcode = messageOpcode
-        if (opcode == RawFrame.TEXT && !utf8.isComplete) {
+        if (validateUtf8 && opcode == RawFrame.TEXT && !utf8.isComplete) {
             reset()
             throw TetherException.ProtocolViolation(CloseCodes.INVALID_PAYLOAD, "text message ends inside a UTF-8 sequence")
         }

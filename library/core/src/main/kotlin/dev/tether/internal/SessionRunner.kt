@@ -58,12 +58,18 @@ internal class SessionRunner(
     private val pongs = Channel<ByteArray>(PONG_BUFFER)
     private val keepaliveOn = config.pingInterval.isPositive()
 
-    suspend fun run(): SessionResult = coroutineScope {
+    suspend fun run(): SessionResult = try {
+        runSession()
+    } finally {
+        session.abort() // also when the caller's scope is cancelled: the socket never outlives the session
+    }
+
+    private suspend fun runSession(): SessionResult = coroutineScope {
         val startedAt = timeSource.markNow()
         while (hooks.decisions.tryReceive().isSuccess) {
             // a decision from an earlier session is stale: drop it
         }
-        launch(CoroutineName("tether-reader")) { readLoop() }
+        launch(CoroutineName("tether-reader") + session.readerContext) { readLoop() }
         val writer = launch(CoroutineName("tether-writer")) { writeLoop() }
         val keepalive = if (keepaliveOn) launch(CoroutineName("tether-keepalive")) { keepaliveLoop() } else null
 
@@ -105,7 +111,8 @@ internal class SessionRunner(
                 Disconnect(first.code, reason, byServer = false, cause = first.error, uptime = startedAt.elapsedNow())
             }
             is Ending.Lost -> Disconnect(
-                CloseCodes.ABNORMAL, first.error.message ?: "", byServer = true, cause = first.error,
+                CloseCodes.ABNORMAL, first.error.message ?: "",
+                byServer = (first.error as? TetherException.ConnectionLost)?.byPeer ?: true, cause = first.error,
                 uptime = startedAt.elapsedNow(),
             )
         }
@@ -115,7 +122,7 @@ internal class SessionRunner(
     }
 
     private suspend fun readLoop() {
-        val assembler = MessageAssembler(config.maxFrameSize, config.maxMessageSize)
+        val assembler = MessageAssembler(config.maxFrameSize, config.maxMessageSize, validateUtf8 = !session.validatesUtf8)
         var draining = false
         try {
             while (true) {

@@ -1,0 +1,45 @@
+package dev.tether.engine
+
+import dev.tether.Handshake
+import kotlin.coroutines.CoroutineContext
+import kotlin.coroutines.EmptyCoroutineContext
+
+/**
+ * One open WebSocket connection, as raw frames.
+ *
+ * Threading: [receive] is called by one coroutine at a time (Tether's reader); [send] and [flush] may be called from
+ * several coroutines at once and must keep call order; [abort] from any thread.
+ */
+@TetherEngineApi
+public interface EngineSession {
+    /** What the server answered to the upgrade. */
+    public val handshake: Handshake
+
+    /**
+     * The context Tether's reader coroutine runs in: an engine with its own event loop returns its dispatcher so
+     * that a frame reaches the reader without a thread hop. The default is the connection's own dispatcher.
+     */
+    public val readerContext: CoroutineContext get() = EmptyCoroutineContext
+
+    /** True if the engine validates UTF-8 of text messages itself (fail-fast, per fragment), so Tether need not. */
+    public val validatesUtf8: Boolean get() = false
+
+    /**
+     * The next frame. Throws [dev.tether.TetherException.ConnectionLost] at EOF or on an I/O failure,
+     * [dev.tether.TetherException.ProtocolViolation] or [dev.tether.TetherException.FrameTooLarge] when the engine
+     * itself rejected a frame (it has then queued the matching close frame).
+     */
+    public suspend fun receive(): EngineFrame
+
+    /** Queues [frame] for writing, in call order. */
+    public suspend fun send(frame: EngineFrame)
+
+    /** Suspends until every frame queued so far is written to the socket; throws ConnectionLost if it cannot be. */
+    public suspend fun flush()
+
+    /** Suspends until the engine has written everything queued (after a close frame) or the socket is gone. */
+    public suspend fun awaitWriterDone()
+
+    /** Shuts the socket now, without a closing handshake. Idempotent. */
+    public fun abort()
+}

@@ -1,0 +1,24 @@
+package dev.tether.engine
+
+import javax.net.ssl.SSLContext
+import kotlin.time.Duration
+
+/**
+ * What an engine must honour, taken from the client's configuration: limits it should enforce on frame headers
+ * before allocating, the connect timeout, TLS and the `User-Agent`. Immutable.
+ */
+@TetherEngineApi
+public class EngineSettings internal constructor(
+    /** The largest frame to accept, in bytes. */
+    public val maxFrameSize: Long,
+    /** The largest reassembled message to accept, in bytes. */
+    public val maxMessageSize: Long,
+    /** The most frames one message may arrive in. */
+    public val maxFragments: Int,
+    /** Time allowed for TCP, TLS and the upgrade together. */
+    public val connectTimeout: Duration,
+    /** The TLS context for `wss://`; null means the JDK's default (its trust store, TLS 1.3 and 1.2). */
+    public val sslContext: SSLContext?,
+    /** The `User-Agent` header value, or null to send none. */
+    public val userAgent: String?,
+)

@@ -1,0 +1,145 @@
+package dev.tether.internal.nio
+
+import dev.tether.CloseCodes
+import dev.tether.TetherException
+import dev.tether.internal.RawFrame
+import dev.tether.internal.Utf8Validator
+import java.nio.ByteBuffer
+
+/**
+ * Parses server frames straight from read buffers. Every header is checked before its payload is allocated: the
+ * frame and message limits, a 64-bit length with its top bit set, masking (a server must not mask), reserved opcodes,
+ * control frames (unfragmented, at most 125 bytes), fragment order and the fragment count. Text is validated as UTF-8
+ * as its bytes arrive, so invalid text fails (1007) inside a single frame, before the frame is complete.
+ *
+ * Emits frames whose continuation opcode is replaced by that of the message. Throws
+ * [TetherException.ProtocolViolation] or [TetherException.FrameTooLarge]; after that the parser is spent.
+ * Not thread-safe: owned by the connection's event loop.
+ */
+internal class FrameParser(
+    private val maxFrameSize: Long,
+    private val maxMessageSize: Long,
+    private val maxFragments: Int,
+    private val sink: (RawFrame) -> Unit,
+) {
+    private val header = ByteArray(MAX_HEADER)
+    private var headerLen = 0
+    private var payload: ByteArray? = null
+    private var filled = 0
+    private var opcode = 0
+    private var fin = false
+    private var rsv = 0
+
+    private var messageOpcode = 0
+    private var messageSize = 0L
+    private var fragments = 0
+    private val utf8 = Utf8Validator()
+
+    /** Consumes all of [buf], emitting every frame it completes. */
+    fun feed(buf: ByteBuffer) {
+        while (buf.hasRemaining()) {
+            val p = payload
+            if (p == null) readHeader(buf) else readPayload(buf, p)
+        }
+    }
+
+    private fun readHeader(buf: ByteBuffer) {
+        while (headerLen < 2) {
+            if (!buf.hasRemaining()) return
+            header[headerLen++] = buf.get()
+        }
+        val b1 = header[1].toInt() and 0xFF
+        val len7 = b1 and 0x7F
+        val need = 2 + (if (len7 == 126) 2 else if (len7 == 127) 8 else 0) + (if (b1 and 0x80 != 0) 4 else 0)
+        while (headerLen < need) {
+            if (!buf.hasRemaining()) return
+            header[headerLen++] = buf.get()
+        }
+        headerComplete(len7, b1 and 0x80 != 0)
+    }
+
+    private fun headerComplete(len7: Int, masked: Boolean) {
+        val b0 = header[0].toInt() and 0xFF
+        fin = b0 and 0x80 != 0
+        rsv = (b0 shr 4) and 0x7
+        opcode = b0 and 0x0F
+        val length: Long = when (len7) {
+            126 -> ((header[2].toLong() and 0xFF) shl 8) or (header[3].toLong() and 0xFF)
+            127 -> {
+                var v = 0L
+                for (i in 2 until 10) v = (v shl 8) or (header[i].toLong() and 0xFF)
+                if (v < 0) violation("a 64-bit frame length with its most significant bit set")
+                v
+            }
+            else -> len7.toLong()
+        }
+        headerLen = 0
+        if (masked) violation("a masked frame from the server")
+        when (opcode) {
+            RawFrame.CLOSE, RawFrame.PING, RawFrame.PONG -> {
+                if (!fin) violation("a fragmented control frame")
+                if (length > 125) violation("a control frame of $length bytes (at most 125 allowed)")
+            }
+            CONTINUATION -> if (messageOpcode == 0) violation("a continuation frame with no message to continue")
+            RawFrame.TEXT, RawFrame.BINARY -> if (messageOpcode != 0) violation("a new data frame before the fragmented message was finished")
+            else -> violation("reserved opcode $opcode")
+        }
+        if (length > maxFrameSize) throw TetherException.FrameTooLarge(length, maxFrameSize)
+        if (opcode < RawFrame.CLOSE) {
+            if (opcode != CONTINUATION) {
+                messageOpcode = opcode
+                messageSize = 0
+                fragments = 0
+                utf8.reset()
+            }
+            messageSize += length
+            if (messageSize > maxMessageSize) throw TetherException.FrameTooLarge(messageSize, maxMessageSize)
+            if (++fragments > maxFragments) {
+                throw TetherException.ProtocolViolation(CloseCodes.TOO_BIG, "a message in more than $maxFragments fragments")
+            }
+        }
+        val p = if (length == 0L) EMPTY else ByteArray(length.toInt())
+        filled = 0
+        if (p.isEmpty()) complete(p) else payload = p
+    }
+
+    private fun readPayload(buf: ByteBuffer, p: ByteArray) {
+        val n = minOf(buf.remaining(), p.size - filled)
+        buf.get(p, filled, n)
+        val from = filled
+        filled += n
+        if (opcode != RawFrame.PING && opcode != RawFrame.PONG && opcode != RawFrame.CLOSE && messageOpcode == RawFrame.TEXT) {
+            if (!utf8.feed(p, from, filled)) {
+                throw TetherException.ProtocolViolation(CloseCodes.INVALID_PAYLOAD, "text message is not valid UTF-8")
+            }
+        }
+        if (filled == p.size) {
+            payload = null
+            complete(p)
+        }
+    }
+
+    private fun complete(p: ByteArray) {
+        if (opcode >= RawFrame.CLOSE) {
+            sink(RawFrame(opcode, true, rsv, p))
+            return
+        }
+        val type = messageOpcode
+        if (fin) {
+            if (type == RawFrame.TEXT && !utf8.isComplete) {
+                throw TetherException.ProtocolViolation(CloseCodes.INVALID_PAYLOAD, "text message ends inside a UTF-8 sequence")
+            }
+            messageOpcode = 0
+        }
+        sink(RawFrame(type, fin, rsv, p))
+    }
+
+    private fun violation(detail: String): Nothing =
+        throw TetherException.ProtocolViolation(CloseCodes.PROTOCOL_ERROR, detail)
+
+    private companion object {
+        const val MAX_HEADER = 14
+        const val CONTINUATION = 0
+        val EMPTY = ByteArray(0)
+    }
+}

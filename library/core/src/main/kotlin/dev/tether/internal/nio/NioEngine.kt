@@ -1,0 +1,122 @@
+package dev.tether.internal.nio
+
+import dev.tether.ConnectRequest
+import dev.tether.TetherException
+import dev.tether.TetherException.ConnectFailure
+import dev.tether.engine.EngineSession
+import dev.tether.engine.EngineSettings
+import dev.tether.engine.WebSocketEngine
+import dev.tether.internal.Redaction
+import kotlinx.coroutines.CancellationException
+import kotlinx.coroutines.CoroutineScope
+import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.withContext
+import kotlinx.coroutines.withTimeoutOrNull
+import java.net.InetAddress
+import java.net.InetSocketAddress
+import java.net.StandardSocketOptions
+import java.net.URI
+import java.net.UnknownHostException
+import java.nio.channels.SocketChannel
+import javax.net.ssl.SNIHostName
+import javax.net.ssl.SSLContext
+
+/**
+ * Tether's own engine: TCP on java.nio with the shared [EventLoopGroup], TLS through the JDK's SSLEngine, the upgrade
+ * written and checked by [Upgrade], frames by [FrameParser] and [FrameEncoder]. Holds nothing between attempts.
+ */
+internal class NioEngine(
+    private val settings: EngineSettings,
+    private val group: EventLoopGroup = EventLoopGroup.shared,
+) : WebSocketEngine {
+
+    override suspend fun open(request: ConnectRequest, scope: CoroutineScope): EngineSession {
+        val uri = URI(request.url)
+        val url = Redaction.url(request.url)
+        val secure = uri.scheme.equals("wss", ignoreCase = true)
+        val host = uri.host.removePrefix("[").removeSuffix("]")
+        val port = if (uri.port == -1) (if (secure) 443 else 80) else uri.port
+        val addresses = try {
+            withContext(Dispatchers.IO) { InetAddress.getAllByName(host) }
+        } catch (e: UnknownHostException) {
+            throw TetherException.ConnectFailed(url, ConnectFailure.DNS, e)
+        }
+        var last: TetherException.ConnectFailed? = null
+        for (address in addresses) {
+            try {
+                return attempt(request, uri, url, host, InetSocketAddress(address, port), secure)
+            } catch (e: TetherException.ConnectFailed) {
+                if (e.kind != ConnectFailure.REFUSED) throw e
+                last = e
+            }
+        }
+        throw last ?: TetherException.ConnectFailed(url, ConnectFailure.DNS)
+    }
+
+    private suspend fun attempt(
+        request: ConnectRequest,
+        uri: URI,
+        url: String,
+        host: String,
+        address: InetSocketAddress,
+        secure: Boolean,
+    ): EngineSession {
+        val tls = if (!secure) {
+            null
+        } else {
+            try {
+                TlsLayer(sslEngine(host, address.port))
+            } catch (e: Exception) {
+                throw TetherException.ConnectFailed(url, ConnectFailure.TLS, e)
+            }
+        }
+        val channel = SocketChannel.open()
+        val loop = group.acquire()
+        val session = NioSession(loop, settings, Upgrade(request, uri, settings.userAgent), url)
+        try {
+            channel.configureBlocking(false)
+            channel.setOption(StandardSocketOptions.TCP_NODELAY, true)
+        } catch (e: Exception) {
+            channel.close()
+            group.release(loop)
+            throw ConnectFailures.of(url, e)
+        }
+        val socket = NioSocket(loop, channel, tls, session, url)
+        session.socket = socket
+        socket.connect(address)
+        try {
+            when (val outcome = session.outcome.await()) {
+                is NioSession.Outcome.Open -> return session
+                is NioSession.Outcome.Refused -> {
+                    withTimeoutOrNull(SNIPPET_WAIT_MS) { session.bodyDone.await() }
+                    throw withContext(loop) { session.refusal(outcome.head) }
+                }
+            }
+        } catch (e: Throwable) {
+            session.abort()
+            if (e is CancellationException || e is TetherException) throw e
+            throw TetherException.ConnectFailed(url, ConnectFailure.OTHER, e)
+        }
+    }
+
+    private fun sslEngine(host: String, port: Int) = (settings.sslContext ?: SSLContext.getDefault())
+        .createSSLEngine(host, port).apply {
+            useClientMode = true
+            val params = sslParameters
+            params.endpointIdentificationAlgorithm = "HTTPS"
+            if (!isIpLiteral(host)) params.serverNames = listOf(SNIHostName(host))
+            // the context's own choice, without anything older than TLS 1.2
+            params.protocols = enabledProtocols.filter { it == "TLSv1.3" || it == "TLSv1.2" }.toTypedArray()
+            require(params.protocols.isNotEmpty()) { "the SSLContext enables neither TLS 1.3 nor TLS 1.2" }
+            sslParameters = params
+        }
+
+    override fun close() = Unit
+
+    private companion object {
+        const val SNIPPET_WAIT_MS = 1000L
+
+        fun isIpLiteral(host: String): Boolean =
+            host.contains(':') || host.all { it.isDigit() || it == '.' } && host.count { it == '.' } == 3
+    }
+}

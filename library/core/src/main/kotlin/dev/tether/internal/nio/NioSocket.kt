@@ -1,0 +1,330 @@
+package dev.tether.internal.nio
+
+import dev.tether.TetherException
+import kotlinx.coroutines.CompletableDeferred
+import java.io.IOException
+import java.net.InetSocketAddress
+import java.nio.ByteBuffer
+import java.nio.channels.SelectionKey
+import java.nio.channels.SocketChannel
+import java.util.concurrent.ConcurrentLinkedQueue
+import java.util.concurrent.atomic.AtomicBoolean
+import java.util.concurrent.atomic.AtomicLong
+import javax.net.ssl.SSLEngine
+
+/**
+ * One TCP connection on an [EventLoop], with TLS through [tls] when set: connects, reads plain text into
+ * [Listener.onData] and writes queued buffers with gathering writes.
+ *
+ * Threading: reads, connect and close events happen on the loop. [write] and [flushMarker] may be called from any
+ * thread: whoever finds the write side free writes at once from its own thread (non-blocking), so a send on an idle
+ * connection needs no hop; when the socket cannot take more, OP_WRITE hands the rest to the loop.
+ */
+internal class NioSocket(
+    val loop: EventLoop,
+    private val channel: SocketChannel,
+    private val tls: TlsLayer?,
+    private val listener: Listener,
+    private val url: String,
+) : IoHandler {
+    /** Events from the socket, all on the loop thread. */
+    interface Listener {
+        /** TCP (and TLS) are up: the upgrade request may be written. */
+        fun onConnected()
+
+        /** Plain-text bytes from the server; consume all of [buf] now (it is reused). */
+        fun onData(buf: ByteBuffer)
+
+        /** The socket is closed, for [cause]; called once. */
+        fun onClosed(cause: TetherException)
+    }
+
+    private var key: SelectionKey? = null
+
+    @Volatile
+    private var open = false // TCP and TLS up: writes may go out
+
+    @Volatile
+    private var closed: TetherException? = null
+    private val queue = ConcurrentLinkedQueue<Any>() // ByteBuffer or CompletableDeferred<Unit> (flush marker)
+    private val owner = AtomicBoolean()
+    private val pending = ArrayDeque<Any>() // the write owner's
+    private val gather = arrayOfNulls<ByteBuffer>(GATHER)
+    private val queuedBytes = AtomicLong()
+
+    /** The negotiated TLS version, or null without TLS. */
+    val tlsProtocol: String? get() = tls?.protocol
+
+    /** Bytes queued but not yet handed to the socket (or to TLS). */
+    val backlog: Long get() = queuedBytes.get()
+
+    /** Starts the connect on the loop. */
+    fun connect(address: InetSocketAddress) = loop.execute {
+        try {
+            val k = channel.register(loop.selector, 0, this)
+            key = k
+            if (channel.connect(address)) connected() else k.interestOps(SelectionKey.OP_CONNECT)
+        } catch (e: IOException) {
+            close(ConnectFailures.of(url, e))
+        } catch (e: Exception) {
+            close(ConnectFailures.of(url, e))
+        }
+    }
+
+    override fun onReady(key: SelectionKey) {
+        try {
+            if (key.isConnectable) {
+                channel.finishConnect()
+                key.interestOps(0)
+                connected()
+                return
+            }
+            if (key.isWritable) {
+                key.interestOpsAnd(SelectionKey.OP_WRITE.inv())
+                if (tls != null && !open) handshake() else drive()
+            }
+            if (key.isValid && key.isReadable && closed == null) read()
+        } catch (e: IOException) {
+            close(if (open) lost(e) else ConnectFailures.of(url, e))
+        } catch (e: TetherException) {
+            close(e)
+        }
+    }
+
+    override fun onLoopFailed(e: Throwable) = close(TetherException.ConnectionLost("Tether's event loop failed: $e", e, byPeer = false))
+
+    private fun connected() {
+        if (tls == null) {
+            becomeOpen()
+        } else {
+            tls.begin()
+            handshake()
+        }
+    }
+
+    private fun becomeOpen() {
+        open = true
+        key?.interestOpsOr(SelectionKey.OP_READ)
+        listener.onConnected()
+        drive()
+    }
+
+    /** Drives the TLS handshake as far as it can go without waiting for the peer. Loop thread. */
+    private fun handshake() {
+        val t = tls!!
+        while (true) {
+            if (t.flushNet(channel)) {
+                key?.interestOpsOr(SelectionKey.OP_WRITE)
+                return
+            }
+            when (t.step()) {
+                TlsLayer.Step.WRAP -> continue
+                TlsLayer.Step.UNWRAP -> {
+                    if (t.hasBufferedInput) {
+                        val before = t.bufferedInput
+                        if (!unwrap(t, EMPTY)) return
+                        if (t.bufferedInput != before) continue
+                    }
+                    key?.interestOpsOr(SelectionKey.OP_READ)
+                    return
+                }
+                TlsLayer.Step.DONE -> {
+                    if (t.flushNet(channel)) {
+                        key?.interestOpsOr(SelectionKey.OP_WRITE)
+                        return
+                    }
+                    becomeOpen()
+                    if (t.hasBufferedInput && unwrap(t, EMPTY) && t.wantsWrap) drive()
+                    return
+                }
+            }
+        }
+    }
+
+    /** Unwraps [buf] (and kept input) into the listener; false, with the socket closed, on close_notify. */
+    private fun unwrap(t: TlsLayer, buf: ByteBuffer): Boolean {
+        if (t.unwrapAll(buf, loop) { app -> listener.onData(app) }) return true
+        close(if (open) TetherException.ConnectionLost("the server closed the TLS session without a close frame") else ConnectFailures.eof(url, true))
+        return false
+    }
+
+    private fun read() {
+        val buf = loop.readBuffer
+        buf.clear()
+        val n = channel.read(buf)
+        if (n < 0) {
+            close(
+                if (open) {
+                    TetherException.ConnectionLost("the server closed the TCP connection without a close frame")
+                } else {
+                    ConnectFailures.eof(url, tls != null)
+                },
+            )
+            return
+        }
+        buf.flip()
+        if (tls == null) {
+            listener.onData(buf)
+            return
+        }
+        if (!unwrap(tls, buf) || closed != null) return
+        if (!open) {
+            handshake()
+        } else if (tls.wantsWrap) {
+            drive()
+            if (tls.hasBufferedInput) unwrap(tls, EMPTY)
+        }
+    }
+
+    /** Stops (false) or resumes (true) reading. Loop thread. */
+    fun setReading(enabled: Boolean) {
+        val k = key ?: return
+        if (!k.isValid) return
+        if (enabled) k.interestOpsOr(SelectionKey.OP_READ) else k.interestOpsAnd(SelectionKey.OP_READ.inv())
+    }
+
+    /** Queues [buf] and writes what the socket takes now. Any thread. Throws if the socket is closed. */
+    fun write(buf: ByteBuffer) {
+        closed?.let { throw it }
+        queuedBytes.addAndGet(buf.remaining().toLong())
+        queue.add(buf)
+        drive()
+    }
+
+    /** Completes [done] once everything queued before it is on the socket; fails it if the socket closes first. */
+    fun flushMarker(done: CompletableDeferred<Unit>) {
+        closed?.let { done.completeExceptionally(it); return }
+        queue.add(done)
+        drive()
+        closed?.let { done.completeExceptionally(it) }
+    }
+
+    private fun drive() {
+        while (true) {
+            if (!open || closed != null) return
+            if (!owner.compareAndSet(false, true)) return
+            var blocked = false
+            try {
+                while (true) pending.addLast(queue.poll() ?: break)
+                blocked = if (tls == null) drainPlain() else drainTls(tls)
+            } catch (e: IOException) {
+                close(lost(e))
+                return
+            } finally {
+                owner.set(false)
+            }
+            if (blocked) {
+                key?.interestOpsOr(SelectionKey.OP_WRITE)
+                if (!loop.inLoop) loop.selector.wakeup()
+                return
+            }
+            if (queue.isEmpty()) return
+        }
+    }
+
+    /** Writes pending buffers; true if the socket is full. Write owner only. */
+    private fun drainPlain(): Boolean {
+        while (true) {
+            completeMarkers()
+            val n = fillGather()
+            if (n == 0) return false
+            val written = channel.write(gather, 0, n)
+            queuedBytes.addAndGet(-written)
+            java.util.Arrays.fill(gather, 0, n, null)
+            while (true) {
+                val head = pending.firstOrNull() as? ByteBuffer ?: break
+                if (head.hasRemaining()) return true
+                pending.removeFirst()
+            }
+        }
+    }
+
+    /** Wraps and writes pending buffers; true if the socket is full. Write owner only. */
+    private fun drainTls(t: TlsLayer): Boolean {
+        while (true) {
+            if (t.flushNet(channel)) return true
+            completeMarkers()
+            val n = fillGather()
+            if (n == 0 && !t.wantsWrap) return false
+            val consumed = t.wrap(gather, n)
+            queuedBytes.addAndGet(-consumed)
+            java.util.Arrays.fill(gather, 0, n, null)
+            while (true) {
+                val head = pending.firstOrNull() as? ByteBuffer ?: break
+                if (head.hasRemaining()) break
+                pending.removeFirst()
+            }
+        }
+    }
+
+    /** Puts the buffers at the head of [pending], up to the next flush marker, into [gather]; returns how many. */
+    private fun fillGather(): Int {
+        var n = 0
+        for (item in pending) {
+            if (item !is ByteBuffer || n == GATHER) break
+            gather[n++] = item
+        }
+        return n
+    }
+
+    @Suppress("UNCHECKED_CAST")
+    private fun completeMarkers() {
+        while (true) {
+            val head = pending.firstOrNull() ?: return
+            if (head is ByteBuffer) return
+            pending.removeFirst()
+            (head as CompletableDeferred<Unit>).complete(Unit)
+        }
+    }
+
+    /** Closes the socket for [cause] (once): fails every flush still waiting. Any thread. */
+    fun close(cause: TetherException) {
+        if (!loop.inLoop) {
+            loop.execute { close(cause) }
+            return
+        }
+        if (closed != null) return
+        closed = cause
+        if (open && tls != null && owner.compareAndSet(false, true)) {
+            try {
+                tls.closeOutbound(channel)
+            } catch (e: IOException) {
+                // best effort: the peer may be gone
+            } finally {
+                owner.set(false)
+            }
+        }
+        key?.cancel()
+        try {
+            channel.close()
+        } catch (e: IOException) {
+            // already gone
+        }
+        loop.group.release(loop)
+        listener.onClosed(cause)
+        failMarkers(cause)
+    }
+
+    @Suppress("UNCHECKED_CAST")
+    private fun failMarkers(cause: TetherException) {
+        // The owner flag may be held by a writer thread that will see `closed` and stop; markers it holds fail here.
+        while (true) (queue.poll() ?: break).let { (it as? CompletableDeferred<Unit>)?.completeExceptionally(cause) }
+        if (owner.compareAndSet(false, true)) {
+            pending.forEach { (it as? CompletableDeferred<Unit>)?.completeExceptionally(cause) }
+            pending.clear()
+            owner.set(false)
+        } else {
+            loop.execute { failMarkers(cause) }
+        }
+    }
+
+    private fun lost(e: IOException): TetherException = TetherException.ConnectionLost(
+        if (e.message?.contains("reset", ignoreCase = true) == true) "the server reset the connection" else "I/O failure: ${e.message}",
+        e,
+    )
+
+    private companion object {
+        const val GATHER = 64
+        val EMPTY: ByteBuffer = ByteBuffer.allocate(0)
+    }
+}
