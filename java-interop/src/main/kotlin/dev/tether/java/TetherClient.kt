@@ -7,6 +7,9 @@ import dev.tether.WebSocketClientBuilder
 import dev.tether.webSocketClient
 import kotlinx.coroutines.future.await
 import java.time.Duration
+import javax.net.ssl.KeyManager
+import javax.net.ssl.SSLContext
+import javax.net.ssl.TrustManager
 import java.util.concurrent.CompletableFuture
 import java.util.concurrent.Executor
 import java.util.concurrent.ForkJoinPool
@@ -144,8 +147,21 @@ public class TetherClient private constructor(
         /** Log lifecycle events at INFO (default true). */
         public fun logInfo(enabled: Boolean): Builder = step { logInfo = enabled }
 
-        /** Verify TLS certificates and host names (default true). */
-        public fun verifyTls(enabled: Boolean): Builder = step { verifyTls = enabled }
+        /**
+         * TLS for `wss://` with your own context (private trust store, client certificate). Default: the JDK's default
+         * context. Certificates and host names are always verified.
+         */
+        public fun tls(sslContext: SSLContext): Builder = step { tls(sslContext) }
+
+        /** TLS for `wss://` trusting [trustManagers], presenting [keyManagers]' client certificate when asked (may be null). */
+        public fun tls(trustManagers: Array<TrustManager>, keyManagers: Array<KeyManager>?): Builder =
+            step { tls(trustManagers, keyManagers) }
+
+        /** The `User-Agent` of the upgrade (default `tether/<version>`); null sends none. */
+        public fun userAgent(value: String?): Builder = step { userAgent = value }
+
+        /** The most frames one incoming message may arrive in (default 4096). */
+        public fun maxFragments(count: Int): Builder = step { maxFragments = count }
 
         /** The listener (default: none). */
         public fun listener(listener: Listener): Builder {

@@ -55,8 +55,15 @@ class TetherClientTest {
                 .callbackExecutor(callbacks);
     }
 
+    private static javax.net.ssl.TrustManager[] defaultTrustManagers() throws Exception {
+        javax.net.ssl.TrustManagerFactory f =
+                javax.net.ssl.TrustManagerFactory.getInstance(javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
+        f.init((java.security.KeyStore) null);
+        return f.getTrustManagers();
+    }
+
     @Test
-    void everyOptionIsSetFromJavaAndBadOnesAreNamed() {
+    void everyOptionIsSetFromJavaAndBadOnesAreNamed() throws Exception {
         TetherClient client = TetherClient.builder("ws://127.0.0.1:9/x")
                 .header("X-App", "1").headers(Map.of("X-Other", "2")).subprotocols("v2", "v1")
                 .connectTimeout(Duration.ofSeconds(3)).pingInterval(Duration.ofSeconds(20)).pongTimeout(Duration.ofSeconds(5))
@@ -64,7 +71,9 @@ class TetherClientTest {
                 .incomingBuffer(16, OverflowPolicy.DROP_OLDEST).outgoingBuffer(8, OverflowPolicy.FAIL)
                 .offlinePolicy(OfflinePolicy.REJECT).backoff(Duration.ofMillis(100), Duration.ofSeconds(5), 2.0).jitter(0.1)
                 .reconnectDelays(n -> Duration.ofMillis(10L * n)).maxAttempts(3).stableAfter(Duration.ofSeconds(2))
-                .reconnect(true).logErrors(true).logInfo(true).verifyTls(true)
+                .reconnect(true).logErrors(true).logInfo(true)
+                .tls(javax.net.ssl.SSLContext.getDefault()).tls(defaultTrustManagers(), null)
+                .userAgent("java-test/1").maxFragments(100)
                 .listener(new Listener() { }).callbackExecutor(Runnable::run)
                 .onError((e, attempt) -> Decision.reconnect()).onDisconnect((d, attempt) -> Decision.reconnect())
                 .connectProvider((attempt, defaults) -> CompletableFuture.completedFuture(defaults))
