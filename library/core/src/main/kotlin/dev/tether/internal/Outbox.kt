@@ -8,7 +8,9 @@ import dev.tether.TetherException.SendFailure
 import kotlinx.coroutines.CompletableDeferred
 import kotlinx.coroutines.channels.BufferOverflow
 import kotlinx.coroutines.channels.Channel
+import kotlinx.coroutines.channels.ChannelResult
 import kotlinx.coroutines.channels.SendChannel
+import java.util.concurrent.atomic.AtomicInteger
 
 /** A frame queued by [dev.tether.Connection.send], with the deferred its sender awaits. */
 internal class Tracked(val frame: Frame) {
@@ -23,6 +25,9 @@ internal class Tracked(val frame: Frame) {
     }
 }
 
+/** A frame from [Outbox.outgoing]'s send or trySend: counted in [Outbox.inFlight] like a [Tracked] one. */
+internal class Counted(val frame: Frame)
+
 /**
  * The bounded buffer between senders and the socket writer, kept across reconnects (it is also the offline
  * outbox). Elements are [Frame]s (from [outgoing]) or [Tracked] frames (from send). The overflow policy is the
@@ -31,6 +36,13 @@ internal class Tracked(val frame: Frame) {
 internal class Outbox(private val config: BufferConfig, private val onUntrackedDrop: (Frame, SendFailure) -> Unit) {
     @Volatile
     private var closed = false
+
+    /**
+     * Counted elements queued or taken but not yet written or dropped. While it is 0 nothing sent earlier is
+     * waiting, so a send may be written at once from the caller (see [SessionRunner.tryWriteNow]) without
+     * overtaking an earlier frame. Frames put through `outgoing.onSend` in a select are not counted.
+     */
+    val inFlight: AtomicInteger = AtomicInteger()
 
     private val dropReason = when (config.overflow) {
         OverflowPolicy.DROP_OLDEST -> SendFailure.DROPPED_OLDEST
@@ -48,22 +60,55 @@ internal class Outbox(private val config: BufferConfig, private val onUntrackedD
         onUndeliveredElement = { dropped(it, if (closed) SendFailure.CLOSED else dropReason) },
     )
 
-    /** The user-facing view. Erasure makes the cast safe: users can only put [Frame]s in. */
+    /** The user-facing view: send and trySend count what they queue. */
     @Suppress("UNCHECKED_CAST")
-    val outgoing: SendChannel<Frame> get() = channel as SendChannel<Frame>
+    val outgoing: SendChannel<Frame> = object : SendChannel<Frame> by (channel as SendChannel<Frame>) {
+        override suspend fun send(element: Frame) {
+            inFlight.incrementAndGet()
+            try {
+                channel.send(Counted(element))
+            } catch (e: Throwable) {
+                inFlight.decrementAndGet()
+                throw e
+            }
+        }
+
+        override fun trySend(element: Frame): ChannelResult<Unit> {
+            inFlight.incrementAndGet()
+            return channel.trySend(Counted(element)).also { if (it.isFailure) inFlight.decrementAndGet() }
+        }
+    }
 
     /** Queues [item] following the policy; with FAIL (or [neverSuspend]) a full buffer fails it at once. */
     suspend fun enqueue(item: Tracked, neverSuspend: Boolean = false) {
+        inFlight.incrementAndGet()
         if (config.overflow == OverflowPolicy.FAIL || neverSuspend) {
             val r = channel.trySend(item)
+            if (r.isFailure) inFlight.decrementAndGet()
             if (r.isClosed) item.fail(SendFailure.CLOSED) else if (r.isFailure) item.fail(SendFailure.BUFFER_FULL)
             return
         }
         try {
             channel.send(item)
         } catch (e: kotlinx.coroutines.channels.ClosedSendChannelException) {
+            inFlight.decrementAndGet()
             item.fail(SendFailure.CLOSED)
+        } catch (e: Throwable) {
+            inFlight.decrementAndGet()
+            throw e
         }
+    }
+
+    /** The frame an element carries. */
+    fun frameOf(element: Any): Frame = when (element) {
+        is Tracked -> element.frame
+        is Counted -> element.frame
+        else -> element as Frame
+    }
+
+    /** The writer is done with [element] (written, skipped or dropped). */
+    fun finished(element: Any) {
+        if (element is Tracked || element is Counted) inFlight.decrementAndGet()
     }
 
     /** Fails everything still queued with [reason] (used when the client ends, and by the REJECT offline policy). */
@@ -82,8 +127,10 @@ internal class Outbox(private val config: BufferConfig, private val onUntrackedD
     }
 
     fun dropped(element: Any, reason: SendFailure) {
+        finished(element)
         when (element) {
             is Tracked -> element.fail(reason)
+            is Counted -> onUntrackedDrop(element.frame, reason)
             is Frame -> onUntrackedDrop(element, reason)
         }
     }

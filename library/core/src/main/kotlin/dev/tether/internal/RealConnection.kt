@@ -82,6 +82,10 @@ internal class RealConnection private constructor(
     override val outgoing: SendChannel<Frame> get() = outbox.outgoing
 
     private val closeRequest = CompletableDeferred<Decision.Close>()
+
+    /** The running session while connected, for sends that can be written at once. */
+    @Volatile
+    private var live: SessionRunner? = null
     private val wake = Channel<Unit>(Channel.CONFLATED)
     private val terminal = CompletableDeferred<ConnectionState.Closed>()
     private lateinit var job: Job
@@ -95,6 +99,7 @@ internal class RealConnection private constructor(
         if (config.offlinePolicy == OfflinePolicy.REJECT && _state.value !is ConnectionState.Connected) {
             throw TetherException.SendFailed(frame, SendFailure.NOT_CONNECTED)
         }
+        live?.let { if (it.tryWriteNow(frame)) return }
         val tracked = Tracked(frame)
         try {
             outbox.enqueue(tracked)
@@ -216,7 +221,7 @@ internal class RealConnection private constructor(
         _state.value = ConnectionState.Connected(attempt, session.handshake)
         log.info("connected to ${session.handshake.url}" + (session.handshake.subprotocol?.let { " ($it)" } ?: ""))
         if (config.hooks.onConnect != null) hooks.events.send(HookRunner.Event.Connected(session.handshake))
-        return SessionRunner(
+        val runner = SessionRunner(
             config = config,
             session = session,
             outbox = outbox,
@@ -227,7 +232,13 @@ internal class RealConnection private constructor(
             onClosing = { code, reason -> _state.value = ConnectionState.Closing(code, reason) },
             timeSource = timeSource,
             log = log,
-        ).run().also {
+        )
+        live = runner
+        return try {
+            runner.run()
+        } finally {
+            live = null
+        }.also {
             if (config.offlinePolicy == OfflinePolicy.REJECT) outbox.failQueued(SendFailure.NOT_CONNECTED)
         }
     }

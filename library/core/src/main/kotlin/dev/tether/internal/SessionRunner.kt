@@ -20,6 +20,7 @@ import kotlinx.coroutines.delay
 import kotlinx.coroutines.launch
 import kotlinx.coroutines.selects.select
 import kotlinx.coroutines.withTimeoutOrNull
+import kotlinx.coroutines.yield
 import java.nio.ByteBuffer
 import kotlin.time.TimeSource
 
@@ -96,6 +97,7 @@ internal class SessionRunner(
             }
             is Ending.PeerClosed -> {
                 writer.cancelAndJoin()
+                awaitNoDirectWrite()
                 val code = first.close.code
                 val echo = if (code == MessageAssembler.NO_STATUS) ByteArray(0) else MessageAssembler.closePayload(code, "")
                 bestEffort { session.send(RawFrame(RawFrame.CLOSE, true, 0, echo)); session.flush() }
@@ -103,6 +105,7 @@ internal class SessionRunner(
             }
             is Ending.Violation -> {
                 writer.cancelAndJoin()
+                awaitNoDirectWrite()
                 val reason = truncateUtf8(first.error.message ?: "", CloseCodes.MAX_REASON_BYTES)
                 if (!first.engineSent) {
                     bestEffort { session.send(RawFrame(RawFrame.CLOSE, true, 0, MessageAssembler.closePayload(first.code, reason))) }
@@ -178,6 +181,7 @@ internal class SessionRunner(
                     outbox.channel.onReceive { it }
                 }
                 if (next === CLOSE_SIGNAL) {
+                    awaitNoDirectWrite() // a direct write that began before the signal goes first
                     while (true) write(outbox.channel.tryReceive().getOrNull() ?: break, batch)
                     val close = closeSignal.getCompleted()
                     session.send(RawFrame(RawFrame.CLOSE, true, 0, MessageAssembler.closePayload(close.code, close.reason)))
@@ -204,7 +208,10 @@ internal class SessionRunner(
     }
 
     private fun written(batch: MutableList<Any>) {
-        batch.forEach { (it as? Tracked)?.written?.complete(Unit) }
+        batch.forEach {
+            (it as? Tracked)?.written?.complete(Unit)
+            outbox.finished(it)
+        }
         batch.clear()
     }
 
@@ -216,16 +223,54 @@ internal class SessionRunner(
 
     private suspend fun write(element: Any, batch: MutableList<Any>) {
         val tracked = element as? Tracked
-        if (tracked?.cancelled == true) return
-        val frame = tracked?.frame ?: element as Frame
+        if (tracked?.cancelled == true) {
+            outbox.finished(element)
+            return
+        }
+        val frame = outbox.frameOf(element)
         if (frame is Frame.Close) {
             requestClose(frame)
             tracked?.written?.complete(Unit)
+            outbox.finished(element)
             return
         }
         batch.add(element)
         session.send(frame.toRaw())
     }
+
+    /**
+     * Writes [frame] now, from the caller's coroutine, when nothing sent earlier is still queued and the session is
+     * not closing: the fast path of a send on a live, idle connection (no hop through the writer). Returns false
+     * when the frame must go through the outbox instead (it was not handed to the socket); throws
+     * [TetherException.SendFailed] when it was handed over but the connection died before it was written.
+     */
+    suspend fun tryWriteNow(frame: Frame): Boolean {
+        if (closing || outbox.inFlight.get() != 0 || !direct.compareAndSet(false, true)) return false
+        try {
+            if (closing || outbox.inFlight.get() != 0) return false
+            session.send(frame.toRaw())
+        } catch (e: TetherException) {
+            return false
+        } finally {
+            direct.set(false)
+        }
+        try {
+            session.flush()
+            return true
+        } catch (e: TetherException) {
+            throw TetherException.SendFailed(frame, SendFailure.CONNECTION_LOST, "the connection was lost before the frame was written")
+        }
+    }
+
+    private suspend fun awaitNoDirectWrite() {
+        while (direct.get()) yield()
+    }
+
+    /** True once the session is ending: no more direct writes. */
+    private val closing: Boolean get() = closeSignal.isCompleted || ending.isCompleted
+
+    /** Held while a direct write hands its frame to the session; the writer waits for it before a close frame. */
+    private val direct = java.util.concurrent.atomic.AtomicBoolean()
 
     private suspend fun keepaliveLoop() {
         var seq = 0L
