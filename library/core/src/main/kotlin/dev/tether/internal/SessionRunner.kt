@@ -279,7 +279,12 @@ internal class SessionRunner(
             val payload = ByteBuffer.allocate(8).putLong(++seq).array()
             val sentAt = timeSource.markNow()
             val answered = withTimeoutOrNull(config.pongTimeout) {
-                session.send(RawFrame(RawFrame.PING, true, 0, payload))
+                try {
+                    session.send(RawFrame(RawFrame.PING, true, 0, payload))
+                } catch (e: TetherException) {
+                    ending.complete(Ending.Lost(e)) // the socket closed under us: the reader reports the same
+                    return@withTimeoutOrNull false
+                }
                 while (true) {
                     val p = pongs.receive()
                     if (p.contentEquals(payload)) break
@@ -291,6 +296,7 @@ internal class SessionRunner(
                 ending.complete(Ending.Lost(TetherException.DeadLink(config.pongTimeout)))
                 return
             }
+            if (!answered) return
             hooks.observePong(payload, sentAt.elapsedNow())
         }
     }

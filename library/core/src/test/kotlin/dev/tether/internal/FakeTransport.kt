@@ -22,7 +22,13 @@ internal class FakeTransport(
          * Connects; the session answers pings if [answerPings] and drops after [upMillis] (never if null). With
          * [flush] = HANG nothing is ever written; with FAIL the first flush loses the connection.
          */
-        class Accept(val upMillis: Long? = null, val answerPings: Boolean = true, val flush: Flush = Flush.OK) : Behavior()
+        class Accept(
+            val upMillis: Long? = null,
+            val answerPings: Boolean = true,
+            val flush: Flush = Flush.OK,
+            /** The socket is found closed when a ping is written (as when the peer went away just before). */
+            val pingFails: Boolean = false,
+        ) : Behavior()
 
         enum class Flush { OK, HANG, FAIL }
     }
@@ -68,6 +74,7 @@ internal class FakeSession(private val scheduler: TestCoroutineScheduler, privat
 
     override suspend fun send(frame: RawFrame) {
         if (aborted) throw TetherException.ConnectionLost("aborted")
+        if (frame.opcode == RawFrame.PING && behavior.pingFails) throw TetherException.ConnectionLost("scripted: closed before the ping")
         written += frame
         if (frame.opcode == RawFrame.PING && behavior.answerPings) inbound.trySend(RawFrame(RawFrame.PONG, true, 0, frame.data))
         if (frame.opcode == RawFrame.CLOSE) inbound.trySend(RawFrame(RawFrame.CLOSE, true, 0, frame.data))

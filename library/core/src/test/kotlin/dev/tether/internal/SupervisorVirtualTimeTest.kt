@@ -9,6 +9,7 @@ import dev.tether.webSocketClient
 import io.kotest.core.spec.style.FunSpec
 import io.kotest.matchers.collections.shouldContainExactly
 import io.kotest.matchers.shouldBe
+import io.kotest.matchers.string.shouldContain
 import io.kotest.matchers.types.shouldBeInstanceOf
 import kotlinx.coroutines.flow.first
 import kotlinx.coroutines.launch
@@ -150,6 +151,19 @@ class SupervisorVirtualTimeTest : FunSpec({
             (testScheduler.currentTime - connectedAt) shouldBe 40_000L
             dead.cause.shouldBeInstanceOf<TetherException.DeadLink>()
             dead.disconnect!!.code shouldBe 1006
+        }
+    }
+
+    test("a socket found closed when a keepalive ping is written is a lost connection, reconnected, not a crash") {
+        runTest {
+            val fake = FakeTransport(testScheduler) { n -> FakeTransport.Behavior.Accept(pingFails = n == 0) }
+            val conn = start(fake) {
+                pingInterval = 30.seconds
+                reconnect { jitter(0.0) }
+            }
+            val r = conn.state.first { it is ConnectionState.Reconnecting } as ConnectionState.Reconnecting
+            r.cause.shouldBeInstanceOf<TetherException.ConnectionLost>().message!! shouldContain "before the ping"
+            conn.state.first { it is ConnectionState.Connected && it.attempt == 1 }
         }
     }
 

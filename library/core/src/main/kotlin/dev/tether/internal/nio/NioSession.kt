@@ -10,12 +10,12 @@ import dev.tether.internal.RetryAfter
 import dev.tether.internal.TransportSession
 import kotlinx.coroutines.CancellableContinuation
 import kotlinx.coroutines.CompletableDeferred
+import kotlinx.coroutines.ExperimentalCoroutinesApi
 import kotlinx.coroutines.suspendCancellableCoroutine
 import kotlinx.coroutines.withContext
 import java.io.ByteArrayOutputStream
 import java.nio.ByteBuffer
 import kotlin.coroutines.CoroutineContext
-import kotlin.coroutines.resume
 import kotlin.coroutines.resumeWithException
 
 /**
@@ -24,6 +24,7 @@ import kotlin.coroutines.resumeWithException
  * reader coroutine. That coroutine runs on the same loop ([readerContext]), so a frame reaches it with no thread
  * hop. When the queue is full, reading stops until the reader catches up: memory stays bounded.
  */
+@OptIn(ExperimentalCoroutinesApi::class) // resumeUndispatched
 internal class NioSession(
     private val loop: EventLoop,
     private val settings: EngineSettings,
@@ -147,7 +148,9 @@ internal class NioSession(
         val w = waiter
         if (w != null && frames.isEmpty()) {
             waiter = null
-            w.resume(frame)
+            // The reader runs on this loop: resume it right here, without a trip through the task queue. It runs
+            // until its next receive() finds no frame and suspends again.
+            with(w) { loop.resumeUndispatched(frame) }
             return
         }
         frames.addLast(frame)
@@ -199,6 +202,8 @@ internal class NioSession(
     }
 
     override suspend fun flush() {
+        socket.checkOpen()
+        if (socket.backlog == 0L) return // every byte queued so far is on the socket: nothing to wait for
         val done = CompletableDeferred<Unit>()
         socket.flushMarker(done)
         done.await()

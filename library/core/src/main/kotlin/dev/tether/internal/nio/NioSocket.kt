@@ -183,6 +183,11 @@ internal class NioSocket(
         if (enabled) k.interestOpsOr(SelectionKey.OP_READ) else k.interestOpsAnd(SelectionKey.OP_READ.inv())
     }
 
+    /** Throws the reason the socket closed, if it did. */
+    fun checkOpen() {
+        closed?.let { throw it }
+    }
+
     /** Queues [buf] and writes what the socket takes now. Any thread. Throws if the socket is closed. */
     fun write(buf: ByteBuffer) {
         closed?.let { throw it }
