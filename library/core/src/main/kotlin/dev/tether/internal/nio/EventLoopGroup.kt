@@ -8,7 +8,7 @@ import java.util.concurrent.atomic.AtomicInteger
  * otherwise (1 to 64). A loop thread starts with its first channel and ends [lingerMillis] after its last one left, so
  * an idle process holds no Tether thread.
  */
-internal class EventLoopGroup(private val size: Int, val lingerMillis: Long) {
+internal class EventLoopGroup(val size: Int, val lingerMillis: Long) {
     private val lock = Any()
     private val loops = arrayOfNulls<EventLoop>(size)
     private val next = AtomicInteger()

@@ -37,7 +37,8 @@ internal class NioEngine(
         val host = uri.host.removePrefix("[").removeSuffix("]")
         val port = if (uri.port == -1) (if (secure) 443 else 80) else uri.port
         val addresses = try {
-            withContext(Dispatchers.IO) { InetAddress.getAllByName(host) }
+            // a literal needs no lookup; a name is resolved on Dispatchers.IO (the JDK's resolver blocks)
+            if (isIpLiteral(host)) InetAddress.getAllByName(host) else withContext(Dispatchers.IO) { InetAddress.getAllByName(host) }
         } catch (e: UnknownHostException) {
             throw TetherException.ConnectFailed(url, ConnectFailure.DNS, e)
         }
