@@ -121,6 +121,24 @@ class FramingTest : FunSpec({
         }
     }
 
+    test("reading pauses while the application is behind and resumes: 20 000 messages through a buffer of 1, in order") {
+        val n = 20_000
+        TestWebSocketServer.withScript { c ->
+            val all = java.io.ByteArrayOutputStream()
+            for (i in 0 until n) all.write(dev.tether.testkit.WireFrame.encode(TEXT, "$i".toByteArray()))
+            c.sendRaw(all.toByteArray()) // one burst: far more than the engine queues before it stops reading
+        }.use { server ->
+            quickClient(server.url()) { incomingBuffer(1) }.connect().use { conn ->
+                withTimeout(60.seconds) {
+                    for (i in 0 until n) {
+                        (conn.incoming.receive() as Frame.Text).text shouldBe "$i"
+                        if (i % 5000 == 0) kotlinx.coroutines.yield()
+                    }
+                }
+            }
+        }
+    }
+
     test("a server that closes the TCP connection is reported as ended by the peer") {
         misbehaving { it.drop() }.use { server ->
             val (d, _) = firstDisconnect(server)

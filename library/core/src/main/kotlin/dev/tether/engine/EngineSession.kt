@@ -1,8 +1,6 @@
 package dev.tether.engine
 
 import dev.tether.Handshake
-import kotlin.coroutines.CoroutineContext
-import kotlin.coroutines.EmptyCoroutineContext
 
 /**
  * One open WebSocket connection, as raw frames.
@@ -14,12 +12,6 @@ import kotlin.coroutines.EmptyCoroutineContext
 public interface EngineSession {
     /** What the server answered to the upgrade. */
     public val handshake: Handshake
-
-    /**
-     * The context Tether's reader coroutine runs in: an engine with its own event loop returns its dispatcher so
-     * that a frame reaches the reader without a thread hop. The default is the connection's own dispatcher.
-     */
-    public val readerContext: CoroutineContext get() = EmptyCoroutineContext
 
     /** True if the engine validates UTF-8 of text messages itself (fail-fast, per fragment), so Tether need not. */
     public val validatesUtf8: Boolean get() = false

@@ -70,7 +70,7 @@ internal class SessionRunner(
         while (hooks.decisions.tryReceive().isSuccess) {
             // a decision from an earlier session is stale: drop it
         }
-        launch(CoroutineName("tether-reader") + session.readerContext) { readLoop() }
+        launch(CoroutineName("tether-reader")) { readLoop() }
         val writer = launch(CoroutineName("tether-writer")) { writeLoop() }
         val keepalive = if (keepaliveOn) launch(CoroutineName("tether-keepalive")) { keepaliveLoop() } else null
 

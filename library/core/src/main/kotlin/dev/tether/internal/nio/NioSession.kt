@@ -10,19 +10,25 @@ import dev.tether.internal.RetryAfter
 import dev.tether.internal.TransportSession
 import kotlinx.coroutines.CancellableContinuation
 import kotlinx.coroutines.CompletableDeferred
+import kotlinx.coroutines.CoroutineDispatcher
 import kotlinx.coroutines.ExperimentalCoroutinesApi
+import kotlinx.coroutines.currentCoroutineContext
+import kotlin.coroutines.ContinuationInterceptor
 import kotlinx.coroutines.suspendCancellableCoroutine
-import kotlinx.coroutines.withContext
 import java.io.ByteArrayOutputStream
 import java.nio.ByteBuffer
-import kotlin.coroutines.CoroutineContext
-import kotlin.coroutines.resumeWithException
+import java.util.concurrent.ConcurrentLinkedQueue
+import java.util.concurrent.atomic.AtomicBoolean
+import java.util.concurrent.atomic.AtomicInteger
+import java.util.concurrent.atomic.AtomicReference
+import kotlin.coroutines.resume
 
 /**
  * One WebSocket connection of the NIO engine, from the upgrade on. Bytes from the [NioSocket] are parsed on the loop:
- * first the response head (checked by [Upgrade]), then frames ([FrameParser]), which wait in a small queue for the
- * reader coroutine. That coroutine runs on the same loop ([readerContext]), so a frame reaches it with no thread
- * hop. When the queue is full, reading stops until the reader catches up: memory stays bounded.
+ * first the response head (checked by [Upgrade]), then frames ([FrameParser]), which wait in a small lock-free queue
+ * for the connection's reader coroutine. The loop wakes the reader only when it waits, and the reader takes every
+ * frame parsed so far before it waits again: one hand-off per batch of frames, not per frame. When [HIGH_WATER]
+ * frames wait, reading stops until the reader is down to [LOW_WATER]: memory stays bounded and TCP pushes back.
  */
 @OptIn(ExperimentalCoroutinesApi::class) // resumeUndispatched
 internal class NioSession(
@@ -50,10 +56,13 @@ internal class NioSession(
     private var body: ByteArrayOutputStream? = null
     private var bodyWanted = 0L
     private val parser = FrameParser(settings.maxFrameSize, settings.maxMessageSize, settings.maxFragments) { onFrame(it) }
-    private val frames = ArrayDeque<RawFrame>()
-    private var waiter: CancellableContinuation<RawFrame>? = null
+    private val frames = ConcurrentLinkedQueue<RawFrame>()
+    private val queued = AtomicInteger() // frames in [frames]
+    private val waiter = AtomicReference<CancellableContinuation<Unit>?>()
+
+    @Volatile
     private var failure: TetherException? = null
-    private var paused = false
+    private val paused = AtomicBoolean() // reading stopped because the reader is behind
 
     @Volatile
     private var opened: Handshake? = null
@@ -61,7 +70,6 @@ internal class NioSession(
     private enum class Phase { UPGRADE, BODY, OPEN, FAILED }
 
     override val handshake: Handshake get() = opened ?: error("the upgrade has not completed")
-    override val readerContext: CoroutineContext get() = loop
     override val validatesUtf8: Boolean get() = true
 
     override fun onConnected() {
@@ -144,25 +152,30 @@ internal class NioSession(
         }
     }
 
+    /** Loop thread: queues [frame] for the reader and wakes it if it waits; stops reading when it is behind. */
     private fun onFrame(frame: RawFrame) {
-        val w = waiter
-        if (w != null && frames.isEmpty()) {
-            waiter = null
-            // The reader runs on this loop: resume it right here, without a trip through the task queue. It runs
-            // until its next receive() finds no frame and suspends again.
-            with(w) { loop.resumeUndispatched(frame) }
-            return
-        }
-        frames.addLast(frame)
-        if (frames.size >= HIGH_WATER && !paused) {
-            paused = true
-            socket.setReading(false)
-        }
+        frames.add(frame)
+        if (queued.incrementAndGet() >= HIGH_WATER && paused.compareAndSet(false, true)) socket.setReading(false)
+        wakeReader()
     }
+
+    /**
+     * Wakes the reader if it waits. On the loop thread it runs right here, undispatched, until it has taken every
+     * frame and waits again: a frame reaches the connection with no thread hop. Resumed by anyone else (the
+     * consumer that made room in `incoming`), it runs on its own dispatcher, so that wake-up costs the loop nothing.
+     */
+    private fun wakeReader() {
+        val c = waiter.getAndSet(null) ?: return
+        val d = readerDispatcher
+        if (d != null && loop.inLoop) with(c) { d.resumeUndispatched(Unit) } else c.resume(Unit)
+    }
+
+    @Volatile
+    private var readerDispatcher: CoroutineDispatcher? = null
 
     private fun fail(e: TetherException) {
         if (failure == null) failure = e
-        if (frames.isEmpty()) waiter?.let { waiter = null; it.resumeWithException(e) }
+        wakeReader()
     }
 
     override fun onClosed(cause: TetherException) {
@@ -180,20 +193,31 @@ internal class NioSession(
         fail(cause)
     }
 
+    /**
+     * The next frame, on the reader's own dispatcher: it takes every frame already parsed without suspending, so the
+     * loop wakes it once per batch, not once per frame. Reading resumes (one hop to the loop) once the reader has
+     * caught up to [LOW_WATER].
+     */
     override suspend fun receive(): RawFrame {
-        if (!loop.inLoop) return withContext(loop) { receive() }
-        frames.removeFirstOrNull()?.let { f ->
-            if (paused && frames.size <= LOW_WATER && phase == Phase.OPEN) {
-                paused = false
-                socket.setReading(true)
+        while (true) {
+            frames.poll()?.let { f ->
+                if (queued.decrementAndGet() <= LOW_WATER) resumeReadingIfPaused()
+                return f
             }
-            return f
+            failure?.let { throw it }
+            resumeReadingIfPaused() // the loop may have paused just as the queue ran dry
+            if (readerDispatcher == null) readerDispatcher = currentCoroutineContext()[ContinuationInterceptor] as? CoroutineDispatcher
+            suspendCancellableCoroutine { c ->
+                waiter.set(c)
+                // a frame (or the end) may have come between the poll and the set: then whoever clears it resumes
+                if ((!frames.isEmpty() || failure != null) && waiter.compareAndSet(c, null)) c.resume(Unit)
+                c.invokeOnCancellation { waiter.compareAndSet(c, null) }
+            }
         }
-        failure?.let { throw it }
-        return suspendCancellableCoroutine { c ->
-            waiter = c
-            c.invokeOnCancellation { loop.execute { if (waiter === c) waiter = null } }
-        }
+    }
+
+    private fun resumeReadingIfPaused() {
+        if (paused.get()) loop.execute { if (paused.compareAndSet(true, false) && phase == Phase.OPEN) socket.setReading(true) }
     }
 
     override suspend fun send(frame: RawFrame) {
