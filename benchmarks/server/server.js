@@ -1,0 +1,58 @@
+// The benchmark peer: one Node `ws` server on loopback, the same for every client library.
+//   /echo     echoes every message (text as text, binary as binary)
+//   /push     on a text message "push N", sends N 64-byte text messages as fast as the socket takes them
+//   /idle     accepts and stays silent (answers pings: ws does that itself)
+// A text message "restart" on /control drops every connection abruptly and stops listening for RESTART_MS,
+// then listens again on the same port (a server crash and restart, for the fleet scenario).
+// Prints "listening PORT" on stdout once ready. Port from argv[2] (0 = any free port).
+'use strict';
+const http = require('http');
+const { WebSocketServer } = require('ws');
+
+const RESTART_MS = 1000;
+const PUSH_MESSAGE = 'x'.repeat(64);
+let port = Number(process.argv[2] || 0);
+let server;
+let wss;
+
+function start(onReady) {
+  server = http.createServer((req, res) => { res.writeHead(404); res.end(); });
+  wss = new WebSocketServer({ server, maxPayload: 64 * 1024 * 1024, perMessageDeflate: false });
+  wss.on('connection', (ws, req) => {
+    const path = req.url.split('?')[0];
+    if (path === '/echo') {
+      ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
+    } else if (path === '/push') {
+      ws.on('message', (data) => {
+        const n = Number(String(data).split(' ')[1]);
+        let sent = 0;
+        const pump = () => {
+          while (sent < n) {
+            ws.send(PUSH_MESSAGE);
+            sent++;
+            if (ws.bufferedAmount > 1 << 20) { setImmediate(pump); return; }
+          }
+        };
+        pump();
+      });
+    } else if (path === '/control') {
+      ws.on('message', (data) => {
+        if (String(data) === 'restart') restart();
+      });
+    }
+  });
+  server.listen(port, '127.0.0.1', () => {
+    port = server.address().port;
+    if (onReady) onReady();
+  });
+}
+
+function restart() {
+  for (const client of wss.clients) client.terminate();
+  wss.close();
+  server.close();
+  server.closeAllConnections && server.closeAllConnections();
+  setTimeout(() => start(() => process.stderr.write('restarted\n')), RESTART_MS);
+}
+
+start(() => process.stdout.write(`listening ${port}\n`));

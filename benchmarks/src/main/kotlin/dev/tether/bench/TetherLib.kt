@@ -1,0 +1,57 @@
+package dev.tether.bench
+
+import dev.tether.Connection
+import dev.tether.Frame
+import dev.tether.webSocketClient
+import kotlinx.coroutines.CoroutineName
+import kotlinx.coroutines.CoroutineScope
+import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.SupervisorJob
+import kotlinx.coroutines.cancel
+import kotlinx.coroutines.launch
+import kotlinx.coroutines.runBlocking
+import kotlin.time.Duration.Companion.seconds
+
+/** Tether's Kotlin API: a connection per URL in one scope, a coroutine that receives and answers. */
+class TetherLib : Lib {
+    override val name = "tether"
+    private val scope = CoroutineScope(SupervisorJob() + Dispatchers.Default)
+
+    override fun open(url: String, handler: Handler?): Conn {
+        val conn = webSocketClient(url) {
+            logInfo = false
+            maxFrameSize = 64L shl 20
+            maxMessageSize = 64L shl 20
+            System.getProperty("bench.incoming")?.let { incomingBuffer(it.toInt()) }
+            pingInterval = System.getProperty("bench.pingSeconds")?.toLong()?.seconds ?: pingInterval
+        }.connectIn(scope)
+        runBlocking { conn.awaitConnected() }
+        if (handler != null) {
+            scope.launch(CoroutineName("bench-receiver")) {
+                for (f in conn.incoming) {
+                    val msg: Any = when (f) {
+                        is Frame.Text -> f.text
+                        is Frame.Binary -> f.toByteArray()
+                        else -> continue
+                    }
+                    when (val reply = handler.onMessage(msg)) {
+                        null -> Unit
+                        is String -> conn.sendText(reply)
+                        else -> conn.send(Frame.Binary(reply as ByteArray))
+                    }
+                }
+            }
+        }
+        return TetherConn(conn)
+    }
+
+    override fun shutdown() = scope.cancel()
+
+    private class TetherConn(val conn: Connection) : Conn {
+        override fun send(message: Any) = runBlocking {
+            if (message is String) conn.sendText(message) else conn.send(Frame.Binary(message as ByteArray))
+        }
+
+        override fun close() = conn.close()
+    }
+}
