@@ -17,7 +17,14 @@ import kotlinx.coroutines.runBlocking
 /** Raw Ktor CIO: one shared HttpClient, a session per connection, a coroutine that receives and answers. */
 class KtorLib : Lib {
     override val name = "ktor"
-    private val client = HttpClient(CIO) { install(WebSockets) { maxFrameSize = 64L shl 20 } }
+    private val client = HttpClient(CIO) {
+        engine {
+            // CIO's defaults (1 000 connections, 100 per route) would cap the idle scenario
+            maxConnectionsCount = 100_000
+            endpoint.maxConnectionsPerRoute = 100_000
+        }
+        install(WebSockets) { maxFrameSize = 64L shl 20 }
+    }
     private val scope = CoroutineScope(SupervisorJob() + Dispatchers.Default)
 
     override fun open(url: String, handler: Handler?): Conn {

@@ -90,7 +90,8 @@ internal class HookRunner(
     /** Hands a message to `onText`/`onBinary`: suspends while the hooks lag (SUSPEND) or drops and reports. */
     suspend fun deliver(frame: Frame) {
         if (config.incomingBuffer.overflow == dev.tether.OverflowPolicy.SUSPEND) {
-            events.send(Event.Message(frame))
+            val event = Event.Message(frame)
+            if (!events.trySend(event).isSuccess) events.send(event)
         } else if (!events.trySend(Event.Message(frame)).isSuccess) {
             report(TetherException.MessageDropped(frame))
         }

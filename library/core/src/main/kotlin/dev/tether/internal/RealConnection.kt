@@ -244,6 +244,12 @@ internal class RealConnection private constructor(
     }
 
     private suspend fun deliverToIncoming(frame: Frame) {
+        // the common case, room in the buffer, needs no suspension (and no continuation)
+        if (incomingChannel.trySend(frame).isSuccess) return
+        deliverSuspending(frame)
+    }
+
+    private suspend fun deliverSuspending(frame: Frame) {
         try {
             incomingChannel.send(frame)
         } catch (e: CancellationException) {

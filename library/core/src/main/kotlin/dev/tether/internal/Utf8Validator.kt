@@ -10,13 +10,18 @@ internal class Utf8Validator {
     /** Feeds [bytes]; false as soon as they cannot be the prefix of valid UTF-8. */
     fun feed(bytes: ByteArray, from: Int = 0, to: Int = bytes.size): Boolean {
         var s = state
-        for (i in from until to) {
-            val type = TYPES[bytes[i].toInt() and 0xFF].toInt()
-            s = TRANSITIONS[s + type].toInt()
+        var i = from
+        while (i < to) {
+            if (s == ACCEPT) {
+                while (i < to && bytes[i] >= 0) i++ // ASCII between characters: no table lookups
+                if (i == to) break
+            }
+            s = TRANSITIONS[s + TYPES[bytes[i].toInt() and 0xFF]].toInt()
             if (s == REJECT) {
                 state = REJECT
                 return false
             }
+            i++
         }
         state = s
         return true

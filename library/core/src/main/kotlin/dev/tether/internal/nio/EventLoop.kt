@@ -14,8 +14,8 @@ import kotlin.coroutines.CoroutineContext
 internal interface IoHandler {
     fun onReady(key: SelectionKey)
 
-    /** The loop is going away (it failed); release the socket. */
-    fun onLoopFailed(e: Throwable)
+    /** Tether failed on this channel (a bug, an allocation that failed) or the loop itself died: release the socket. */
+    fun onFailure(e: Throwable)
 }
 
 /**
@@ -75,9 +75,10 @@ internal class EventLoop(val group: EventLoopGroup, val name: String) : Coroutin
                         try {
                             if (key.isValid) handler.onReady(key)
                         } catch (e: Throwable) {
-                            if (e is VirtualMachineError) throw e
-                            log.warn("[{}] an I/O handler failed", name, e)
-                            handler.onLoopFailed(e)
+                            // an allocation that failed ends this connection only; other VM errors end the loop
+                            if (e is VirtualMachineError && e !is OutOfMemoryError) throw e
+                            log.warn("[{}] a connection failed inside Tether", name, e)
+                            handler.onFailure(e)
                         }
                     }
                 }
@@ -87,7 +88,7 @@ internal class EventLoop(val group: EventLoopGroup, val name: String) : Coroutin
         } catch (e: Throwable) {
             log.error("[{}] the event loop failed", name, e)
             group.failed(this)
-            selector.keys().forEach { k -> runCatching { (k.attachment() as IoHandler).onLoopFailed(e) } }
+            selector.keys().forEach { k -> runCatching { (k.attachment() as IoHandler).onFailure(e) } }
         } finally {
             runTasks()
             try {

@@ -198,12 +198,18 @@ internal class NioSession(
      * loop wakes it once per batch, not once per frame. Reading resumes (one hop to the loop) once the reader has
      * caught up to [LOW_WATER].
      */
-    override suspend fun receive(): RawFrame {
+    override suspend fun receive(): RawFrame = poll() ?: receiveSuspending()
+
+    /** The next parsed frame, if there is one; resumes reading when the reader has caught up. */
+    private fun poll(): RawFrame? {
+        val f = frames.poll() ?: return null
+        if (queued.decrementAndGet() <= LOW_WATER) resumeReadingIfPaused()
+        return f
+    }
+
+    private suspend fun receiveSuspending(): RawFrame {
         while (true) {
-            frames.poll()?.let { f ->
-                if (queued.decrementAndGet() <= LOW_WATER) resumeReadingIfPaused()
-                return f
-            }
+            poll()?.let { return it }
             failure?.let { throw it }
             resumeReadingIfPaused() // the loop may have paused just as the queue ran dry
             if (readerDispatcher == null) readerDispatcher = currentCoroutineContext()[ContinuationInterceptor] as? CoroutineDispatcher

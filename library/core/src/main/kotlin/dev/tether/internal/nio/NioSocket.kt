@@ -91,7 +91,8 @@ internal class NioSocket(
         }
     }
 
-    override fun onLoopFailed(e: Throwable) = close(TetherException.ConnectionLost("Tether's event loop failed: $e", e, byPeer = false))
+    override fun onFailure(e: Throwable) =
+        close(TetherException.ConnectionLost("Tether ended the connection after a failure on its side: $e", e, byPeer = false))
 
     private fun connected() {
         if (tls == null) {
