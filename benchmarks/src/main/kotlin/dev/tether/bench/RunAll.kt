@@ -28,7 +28,7 @@ fun main(args: Array<String>) {
     val log = File("target/bench-results.txt").apply { parentFile.mkdirs() }
     try {
         for (r in 0 until rounds) {
-            for (scenario in scenarios) {
+            for (scenario in scenarios - "fleet") {
                 val sizes = if (scenario == "idle") (if (r == 0) idleSizes else emptyList()) else listOf(0)
                 for (size in sizes) {
                     val order = libs.indices.map { libs[(it + r) % libs.size] }

@@ -118,6 +118,7 @@ fun idle(lib: Lib, base: String, n: Int): Map<String, Any> {
         "open" to conns.size, "failed" to failed.get(), "openSeconds" to openSeconds,
         "heapKiBPerConn" to heap / 1024.0 / conns.size.coerceAtLeast(1), "threads" to t,
     )
+    System.getProperty("bench.holdSeconds")?.toLong()?.let { Thread.sleep(it * 1000) } // time to take a heap histogram
     conns.forEach { runCatching { it.close() } }
     return result
 }

@@ -10,39 +10,44 @@ import kotlinx.coroutines.SupervisorJob
 import kotlinx.coroutines.cancel
 import kotlinx.coroutines.launch
 import kotlinx.coroutines.runBlocking
-import kotlin.time.Duration.Companion.seconds
 
 /** Tether's Kotlin API: a connection per URL in one scope, a coroutine that receives and answers. */
 class TetherLib : Lib {
     override val name = "tether"
     private val scope = CoroutineScope(SupervisorJob() + Dispatchers.Default)
 
+    private val clients = java.util.concurrent.ConcurrentHashMap<String, dev.tether.WebSocketClient>()
+
     override fun open(url: String, handler: Handler?): Conn {
-        val conn = webSocketClient(url) {
-            logInfo = false
-            maxFrameSize = 64L shl 20
-            maxMessageSize = 64L shl 20
-            System.getProperty("bench.incoming")?.let { incomingBuffer(it.toInt()) }
-            pingInterval = System.getProperty("bench.pingSeconds")?.toLong()?.seconds ?: pingInterval
-        }.connectIn(scope)
+        val conn = clients.computeIfAbsent(url) { client(it) }.connectIn(scope)
         runBlocking { conn.awaitConnected() }
-        if (handler != null) {
-            scope.launch(CoroutineName("bench-receiver")) {
-                for (f in conn.incoming) {
-                    val msg: Any = when (f) {
-                        is Frame.Text -> f.text
-                        is Frame.Binary -> f.toByteArray()
-                        else -> continue
-                    }
-                    when (val reply = handler.onMessage(msg)) {
-                        null -> Unit
-                        is String -> conn.sendText(reply)
-                        else -> conn.send(Frame.Binary(reply as ByteArray))
-                    }
+        if (handler != null) receive(conn, handler)
+        return TetherConn(conn)
+    }
+
+    /** One client per URL, shared by its connections, as the other libraries share theirs. */
+    private fun client(url: String) = webSocketClient(url) {
+        logInfo = false
+        maxFrameSize = 64L shl 20
+        maxMessageSize = 64L shl 20
+        System.getProperty("bench.incoming")?.let { incomingBuffer(it.toInt()) }
+    }
+
+    private fun receive(conn: Connection, handler: Handler) {
+        scope.launch(CoroutineName("bench-receiver")) {
+            for (f in conn.incoming) {
+                val msg: Any = when (f) {
+                    is Frame.Text -> f.text
+                    is Frame.Binary -> f.toByteArray()
+                    else -> continue
+                }
+                when (val reply = handler.onMessage(msg)) {
+                    null -> Unit
+                    is String -> conn.sendText(reply)
+                    else -> conn.send(Frame.Binary(reply as ByteArray))
                 }
             }
         }
-        return TetherConn(conn)
     }
 
     override fun shutdown() = scope.cancel()

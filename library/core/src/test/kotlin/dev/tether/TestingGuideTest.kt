@@ -70,5 +70,15 @@ class TestingGuideTest : FunSpec({
             }
         }
     }
-})
 
+    test("TLS with a certificate made at test time") {
+        val cert = dev.tether.testkit.TestCertificate.create("dns:localhost", "ip:127.0.0.1")
+        val server = TestWebSocketServer().apply { tls = cert }.start() // server.url() is now wss://127.0.0.1:port/
+        server.use {
+            server.url() shouldBe "wss://127.0.0.1:${server.port}/"
+            webSocketClient(server.url()) { tls(cert.sslContext) }.connect().use { conn -> // trusts exactly this certificate
+                conn.awaitConnected().handshake.tlsProtocol shouldBe "TLSv1.3"
+            }
+        }
+    }
+})

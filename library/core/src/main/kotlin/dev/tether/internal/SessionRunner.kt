@@ -173,7 +173,7 @@ internal class SessionRunner(
     }
 
     private suspend fun writeLoop() {
-        val batch = ArrayList<Any>(BATCH) // taken from the outbox, written but not yet flushed
+        val batch = ArrayList<Any>() // taken from the outbox, written but not yet flushed; grows only when used
         try {
             while (true) {
                 val next = select<Any> {

@@ -52,7 +52,7 @@ internal class NioSession(
     val bodyDone = CompletableDeferred<Unit>()
 
     private var phase = Phase.UPGRADE
-    private val headReader = HttpHeadReader()
+    private var headReader: HttpHeadReader? = HttpHeadReader() // dropped once the head is read: idle connections are small
     private var body: ByteArrayOutputStream? = null
     private var bodyWanted = 0L
     private val parser = FrameParser(settings.maxFrameSize, settings.maxMessageSize, settings.maxFragments) { onFrame(it) }
@@ -87,7 +87,7 @@ internal class NioSession(
 
     private fun readHead(buf: ByteBuffer) {
         val head = try {
-            headReader.feed(buf) ?: return
+            headReader!!.feed(buf) ?: return
         } catch (e: HttpHeadReader.Malformed) {
             phase = Phase.FAILED
             outcome.completeExceptionally(
@@ -96,6 +96,7 @@ internal class NioSession(
             socket.close(TetherException.ConnectionLost("malformed upgrade response", byPeer = false))
             return
         }
+        headReader = null
         if (head.status != 101) {
             phase = Phase.BODY
             bodyWanted = minOf(head.contentLength() ?: SNIPPET.toLong(), SNIPPET.toLong())

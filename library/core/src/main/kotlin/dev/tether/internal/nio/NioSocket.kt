@@ -224,7 +224,7 @@ internal class NioSocket(
                 if (!loop.inLoop) loop.selector.wakeup()
                 return
             }
-            if (queue.isEmpty()) return
+            if (queue.isEmpty() && tls?.wantsWrap != true) return
         }
     }
 
@@ -252,7 +252,10 @@ internal class NioSocket(
             completeMarkers()
             val n = fillGather()
             if (n == 0 && !t.wantsWrap) return false
+            val handshakeMessage = n == 0
             val consumed = t.wrap(gather, n)
+            // a post-handshake message (TLS 1.3 key update) was answered: unwrapping, which waited for it, goes on
+            if (handshakeMessage) loop.execute { if (closed == null && t.hasBufferedInput) unwrap(t, EMPTY) }
             queuedBytes.addAndGet(-consumed)
             java.util.Arrays.fill(gather, 0, n, null)
             while (true) {
@@ -330,7 +333,7 @@ internal class NioSocket(
     )
 
     private companion object {
-        const val GATHER = 64
+        const val GATHER = 16 // buffers per gathering write; the drain loops for more
         val EMPTY: ByteBuffer = ByteBuffer.allocate(0)
     }
 }
