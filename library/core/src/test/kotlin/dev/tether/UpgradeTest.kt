@@ -46,7 +46,7 @@ private fun rawServer(raw: ByteArray): ServerSocket {
                     }
                     s.getOutputStream().write(raw)
                     s.getOutputStream().flush()
-                    while (input.read() >= 0) Unit // until the client gives up and closes
+                    do { val b = input.read() } while (b >= 0) // until the client gives up and closes
                 }
             }
         }

@@ -53,6 +53,7 @@ internal class KtorSession(
         }
     }
 
+    @OptIn(kotlinx.coroutines.DelicateCoroutinesApi::class) // isClosedForSend: a hint after the flush, not a guard
     override suspend fun flush() {
         try {
             session.flush()
