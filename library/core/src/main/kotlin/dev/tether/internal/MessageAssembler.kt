@@ -6,9 +6,10 @@ import dev.tether.TetherException
 import java.io.ByteArrayOutputStream
 
 /**
- * The RFC 6455 rules Tether enforces itself on what the server sends: RSV bits (no extension is ever
- * negotiated), control frames (unfragmented, at most 125 bytes), fragment order, strict UTF-8 checked fragment by
- * fragment, the message size limit, and close payloads (length, code, UTF-8 reason).
+ * The RFC 6455 rules Tether enforces itself on what the server sends, whatever the engine: RSV bits (no extension is
+ * ever negotiated), control frames (unfragmented, at most 125 bytes), fragment order, strict UTF-8 checked fragment
+ * by fragment (unless the engine already did, byte by byte), the message size limit, and close payloads (length,
+ * code, UTF-8 reason).
  *
  * Turns raw frames into whole [Frame]s. Not thread-safe: owned by the connection's reader coroutine.
  */
@@ -31,8 +32,8 @@ internal class MessageAssembler(
      */
     fun accept(raw: RawFrame): Any? {
         if (raw.rsv != 0) violation("RSV bits ${raw.rsv} set without a negotiated extension")
-        // The engine checks the frame header too, but only once its session is configured; frames that arrive
-        // right after the handshake are checked here.
+        // Tether's engine rejects such a frame on its header, before allocating; this covers engines that read
+        // whole frames first (Ktor's, see docs/architecture.md).
         if (raw.data.size > maxFrameSize) {
             reset()
             throw TetherException.FrameTooLarge(raw.data.size.toLong(), maxFrameSize)

@@ -147,7 +147,7 @@ internal class NioSession(
             phase = Phase.FAILED
             socket.setReading(false)
             val code = (e as? TetherException.ProtocolViolation)?.closeCode ?: CloseCodes.TOO_BIG
-            val reason = (e.message ?: "").let { if (it.toByteArray().size > 123) "" else it }
+            val reason = dev.tether.internal.truncateUtf8(e.message ?: "", CloseCodes.MAX_REASON_BYTES)
             runCatching { socket.write(encoder.encode(RawFrame.CLOSE, MessageAssembler.closePayload(code, reason))) }
             fail(e)
         }
