@@ -53,6 +53,14 @@ class TlsTest : FunSpec({
         tlsEcho(TestCertificate.create("dns:localhost")).use { server ->
             quickClient(server.url("/", "localhost")) { tls(arrayOf(TestCertificate.create("dns:localhost").trustManager)) }
                 .connect().use { it.awaitConnected().handshake.tlsProtocol shouldBe "TLSv1.3" }
+            server.handshakeRequests.single().tlsServerName shouldBe "localhost"
+        }
+    }
+
+    test("an IP-literal URL sends no SNI (RFC 6066 forbids literals there) and is checked against the IP") {
+        tlsEcho(cert).use { server ->
+            quickClient(server.url("/", "127.0.0.1")) { tls(cert.sslContext) }.connect().use { it.awaitConnected() }
+            server.handshakeRequests.single().tlsServerName shouldBe null
         }
     }
 

@@ -7,6 +7,8 @@ package dev.tether.testkit
  * @property query the raw query string, or "" when there is none.
  * @property headers the request headers, names in lower case.
  * @property subprotocols the subprotocols the client offered, in its order.
+ * @property tlsServerName the host name the client sent in TLS SNI, or null (plain `ws://`, or no SNI, as for an
+ *   IP-literal URL).
  */
 public class HandshakeRequest(
     public val path: String,
@@ -14,6 +16,9 @@ public class HandshakeRequest(
     public val headers: Map<String, List<String>>,
     public val subprotocols: List<String>,
 ) {
+    public var tlsServerName: String? = null
+        internal set
+
     /** The first value of header [name] (case-insensitive), or null. */
     public fun header(name: String): String? = headers[name.lowercase()]?.firstOrNull()
 

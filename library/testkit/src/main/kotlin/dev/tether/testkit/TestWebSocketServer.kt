@@ -155,6 +155,10 @@ public class TestWebSocketServer @JvmOverloads constructor(
                 return
             }
             val request = readRequest(input) ?: return client.close()
+            (client as? javax.net.ssl.SSLSocket)?.let { tlsSocket ->
+                val names = (tlsSocket.session as? javax.net.ssl.ExtendedSSLSession)?.requestedServerNames.orEmpty()
+                request.first.tlsServerName = names.filterIsInstance<javax.net.ssl.SNIHostName>().firstOrNull()?.asciiName
+            }
             handshakes.add(request.first)
             val response = try {
                 handshakeHandler.answer(request.first)
