@@ -39,7 +39,8 @@ public interface Connection : AutoCloseable {
      * Frames to send, in order. `send` on this channel returns once the frame is queued, not written; a frame
      * that is dropped or cannot be written is reported to `onError` as [TetherException.SendFailed]. With the
      * FAIL overflow policy this channel suspends when full; use [send] or `trySend` to fail fast.
-     * Sending a [Frame.Close] closes the client.
+     * Sending a [Frame.Close] closes the client; so does closing this channel (with 1000, after what is queued is
+     * written): the channel stays usable until the client has ended and never breaks the connection.
      */
     public val outgoing: SendChannel<Frame>
 

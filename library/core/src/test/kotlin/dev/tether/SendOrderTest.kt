@@ -57,4 +57,21 @@ class SendOrderTest : FunSpec({
             }
         }
     }
+
+    test("closing outgoing closes the client gracefully after what is queued, and never crashes it") {
+        TestWebSocketServer.withScript { }.use { server ->
+            quickClient(server.url()).connect().use { conn ->
+                conn.awaitConnected()
+                repeat(3) { conn.outgoing.send(Frame.Text("q$it")) }
+                conn.outgoing.close() shouldBe true
+                val closed = withTimeout(10.seconds) { conn.awaitClosed() }
+                closed.code shouldBe 1000
+                closed.cause shouldBe null
+                val sc = server.connections[0]
+                sc.awaitClosed(FIVE) shouldBe true
+                sc.received.map { if (it.opcode == dev.tether.testkit.WireFrame.CLOSE) "close ${it.closeCode}" else it.text } shouldBe
+                    listOf("q0", "q1", "q2", "close 1000")
+            }
+        }
+    }
 })

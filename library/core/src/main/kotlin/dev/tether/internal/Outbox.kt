@@ -33,7 +33,11 @@ internal class Counted(val frame: Frame)
  * outbox). Elements are [Frame]s (from [outgoing]) or [Tracked] frames (from send). The overflow policy is the
  * channel's own, and every drop reaches its sender: a [Tracked] fails, a plain frame goes to [onUntrackedDrop].
  */
-internal class Outbox(private val config: BufferConfig, private val onUntrackedDrop: (Frame, SendFailure) -> Unit) {
+internal class Outbox(
+    private val config: BufferConfig,
+    private val onUntrackedDrop: (Frame, SendFailure) -> Unit,
+    private val onUserClose: () -> Unit = {},
+) {
     @Volatile
     private var closed = false
 
@@ -76,6 +80,15 @@ internal class Outbox(private val config: BufferConfig, private val onUntrackedD
         override fun trySend(element: Frame): ChannelResult<Unit> {
             inFlight.incrementAndGet()
             return channel.trySend(Counted(element)).also { if (it.isFailure) inFlight.decrementAndGet() }
+        }
+
+        /**
+         * Closing `outgoing` closes the client gracefully, as a [Frame.Close] sent on it does: what is queued is
+         * written first. The channel itself stays open until the client has ended, so the writer never fails on it.
+         */
+        override fun close(cause: Throwable?): Boolean {
+            onUserClose()
+            return true
         }
     }
 

@@ -63,9 +63,11 @@ internal class RealConnection private constructor(
     @Volatile
     private var terminated = false
 
-    private val outbox: Outbox = Outbox(config.outgoingBuffer) { frame, reason ->
-        hooks.report(TetherException.SendFailed(frame, reason))
-    }
+    private val outbox: Outbox = Outbox(
+        config.outgoingBuffer,
+        onUntrackedDrop = { frame, reason -> hooks.report(TetherException.SendFailed(frame, reason)) },
+        onUserClose = { closeRequest.complete(Decision.Close()) },
+    )
     private val hooks = HookRunner(config, this, outbox, log)
 
     private val incomingChannel: Channel<Frame> = Channel(
