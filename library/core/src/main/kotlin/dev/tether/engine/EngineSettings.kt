@@ -15,7 +15,10 @@ public class EngineSettings internal constructor(
     public val maxMessageSize: Long,
     /** The most frames one message may arrive in. */
     public val maxFragments: Int,
-    /** Time allowed for TCP, TLS and the upgrade together. */
+    /**
+     * Time allowed for TCP, TLS and the upgrade together. Tether enforces it around [WebSocketEngine.open] (a
+     * cancellation); an engine needs it only for timers of its own.
+     */
     public val connectTimeout: Duration,
     /** The TLS context for `wss://`; null means the JDK's default (its trust store, TLS 1.3 and 1.2). */
     public val sslContext: SSLContext?,

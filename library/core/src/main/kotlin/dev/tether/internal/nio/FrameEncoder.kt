@@ -2,15 +2,22 @@ package dev.tether.internal.nio
 
 import java.nio.ByteBuffer
 import java.security.SecureRandom
-import java.util.SplittableRandom
+import java.util.concurrent.atomic.AtomicLong
 
 /**
  * Encodes client frames: header and masked payload into one buffer, ready for a gathering write. Each frame gets a
- * fresh masking key from a per-connection generator seeded from [SecureRandom] (RFC 6455 §5.3: unpredictable keys).
- * Thread-safe.
+ * fresh masking key from a per-connection SplitMix64 sequence seeded from [SecureRandom] (RFC 6455 §5.3: keys a
+ * server cannot predict). Thread-safe and lock-free: senders on any thread encode at once.
  */
 internal class FrameEncoder {
-    private val random = SplittableRandom(SEED.nextLong())
+    private val state = AtomicLong(SEED.nextLong())
+
+    private fun nextKey(): Int {
+        var z = state.addAndGet(GAMMA)
+        z = (z xor (z ushr 33)) * -0xae502812aa7333L
+        z = (z xor (z ushr 33)) * -0x3b314601e57a13adL
+        return (z ushr 32).toInt()
+    }
 
     fun encode(opcode: Int, payload: ByteArray, fin: Boolean = true, rsv: Int = 0): ByteBuffer {
         val len = payload.size
@@ -30,7 +37,7 @@ internal class FrameEncoder {
                 for (i in 0 until 8) out[2 + i] = (len.toLong() shr (56 - 8 * i)).toByte()
             }
         }
-        val key = synchronized(random) { random.nextInt() }
+        val key = nextKey()
         val k = headerLen - 4
         out[k] = (key shr 24).toByte()
         out[k + 1] = (key shr 16).toByte()
@@ -43,6 +50,7 @@ internal class FrameEncoder {
 
     private companion object {
         val SEED = SecureRandom()
+        const val GAMMA = -0x61c8864680b583ebL // SplitMix64's odd increment
 
         /** XORs [len] bytes of [a] from [off] with the 4-byte [key], eight bytes at a time. */
         fun mask(a: ByteArray, off: Int, len: Int, key: Int) {

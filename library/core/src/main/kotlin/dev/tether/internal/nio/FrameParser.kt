@@ -108,7 +108,7 @@ internal class FrameParser(
         buf.get(p, filled, n)
         val from = filled
         filled += n
-        if (opcode != RawFrame.PING && opcode != RawFrame.PONG && opcode != RawFrame.CLOSE && messageOpcode == RawFrame.TEXT) {
+        if (opcode < RawFrame.CLOSE && messageOpcode == RawFrame.TEXT) { // a data frame of a text message
             if (!utf8.feed(p, from, filled)) {
                 throw TetherException.ProtocolViolation(CloseCodes.INVALID_PAYLOAD, "text message is not valid UTF-8")
             }

@@ -4,9 +4,9 @@ import dev.tether.CloseCodes
 import dev.tether.Handshake
 import dev.tether.TetherException
 import dev.tether.engine.EngineSettings
+import dev.tether.engine.EngineSupport
 import dev.tether.internal.MessageAssembler
 import dev.tether.internal.RawFrame
-import dev.tether.internal.RetryAfter
 import dev.tether.internal.TransportSession
 import kotlinx.coroutines.CancellableContinuation
 import kotlinx.coroutines.CompletableDeferred
@@ -135,9 +135,7 @@ internal class NioSession(
     /** The body snippet read so far. Loop thread. */
     fun snippet(): String = body?.toByteArray()?.let { String(it, Charsets.UTF_8) } ?: ""
 
-    fun refusal(head: HttpHead): TetherException.HandshakeFailed = TetherException.HandshakeFailed(
-        url, head.status, head.headers, snippet(), RetryAfter.parse(head.values("retry-after").firstOrNull()),
-    )
+    fun refusal(head: HttpHead): TetherException.HandshakeFailed = EngineSupport.refused(url, head.status, head.headers, snippet())
 
     private fun parse(buf: ByteBuffer) {
         try {

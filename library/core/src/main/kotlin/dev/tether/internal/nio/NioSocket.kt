@@ -64,9 +64,7 @@ internal class NioSocket(
             val k = channel.register(loop.selector, 0, this)
             key = k
             if (channel.connect(address)) connected() else k.interestOps(SelectionKey.OP_CONNECT)
-        } catch (e: IOException) {
-            close(ConnectFailures.of(url, e))
-        } catch (e: Exception) {
+        } catch (e: Exception) { // IOException, SSLException, or an unresolved/unsupported address
             close(ConnectFailures.of(url, e))
         }
     }
