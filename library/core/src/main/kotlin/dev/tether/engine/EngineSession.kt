@@ -17,9 +17,17 @@ public interface EngineSession {
     public val validatesUtf8: Boolean get() = false
 
     /**
+     * True (the default) if the engine writes the close frame itself when it rejects an incoming frame, so nothing
+     * can be written after that. False if it only reports the violation from [receive] and keeps the socket open
+     * for writing: Tether then writes what the application had queued, and then the close frame (Tether's own
+     * engine does this).
+     */
+    public val closesOnProtocolError: Boolean get() = true
+
+    /**
      * The next frame. Throws [dev.tether.TetherException.ConnectionLost] at EOF or on an I/O failure,
      * [dev.tether.TetherException.ProtocolViolation] or [dev.tether.TetherException.FrameTooLarge] when the engine
-     * itself rejected a frame (it has then queued the matching close frame).
+     * itself rejected a frame (if [closesOnProtocolError], it has then queued the matching close frame).
      */
     public suspend fun receive(): EngineFrame
 

@@ -12,89 +12,134 @@ import dev.tether.TetherException
 import dev.tether.WebSocketClientConfig
 import kotlinx.coroutines.CancellationException
 import kotlinx.coroutines.CompletableDeferred
+import kotlinx.coroutines.Deferred
 import kotlinx.coroutines.channels.Channel
+import kotlinx.coroutines.sync.Semaphore
 import kotlin.time.Duration
 
 /**
  * Runs the user's hooks, one at a time and in event order, on the `tether-hooks` coroutine: never on the socket
  * reader. A hook that throws becomes [TetherException.HandlerFailed], decided by `onError`; a decision other than
- * Ignore taken while connected goes to the supervisor through [decisions].
+ * Ignore goes to the supervisor as a [Command.Decide], tagged with the epoch the error happened in.
  */
 internal class HookRunner(
     private val config: WebSocketClientConfig,
     override val connection: Connection,
     private val outbox: Outbox,
     private val log: TetherLog,
+    /** The supervisor's current epoch (see [Command.Decide]); read when an event is created. */
+    private val epoch: () -> Int,
+    /** Where decisions about non-fatal errors go: the supervisor's command queue. */
+    private val decided: (Command.Decide) -> Unit,
 ) : HookScope {
     private val hooks = config.hooks
 
     @Volatile
     override var attempt: Int = 0
 
-    /** Events for the hooks; bounded like the incoming buffer, so slow hooks push back on the reader. */
-    val events = Channel<Event>(config.incomingBuffer.capacity)
+    /**
+     * Events for the hooks. Unbounded, so the supervisor never waits to hand one over; messages, the only events
+     * that come in bulk, are bounded by [messagePermits] (the incoming buffer's capacity).
+     */
+    val events = Channel<Event>(Channel.UNLIMITED)
+    private val messagePermits = Semaphore(config.incomingBuffer.capacity)
 
-    /** Decisions hooks took while a connection was up (e.g. Close after a handler failure). */
-    val decisions = Channel<Decision>(Channel.CONFLATED)
+    /** Frames `onConnect` sends: written before anything else on that connection (see [SessionRunner]). */
+    val priority = Channel<Tracked>(Channel.UNLIMITED)
+
+    /** True while `onConnect` runs: its sends go to [priority]. */
+    @Volatile
+    private var inConnect = false
 
     /** See [HookScope.send]: never waits for the write. */
     override suspend fun send(frame: Frame) {
+        if (frame is Frame.Close) {
+            connection.close(frame.code, frame.reason)
+            return
+        }
         val t = Tracked(frame)
-        outbox.enqueue(t, neverSuspend = true)
+        if (inConnect) {
+            outbox.inFlight.incrementAndGet()
+            if (priority.trySend(t).isFailure) {
+                outbox.inFlight.decrementAndGet()
+                t.fail(dev.tether.TetherException.SendFailure.CLOSED)
+            }
+        } else {
+            outbox.enqueue(t, neverSuspend = true)
+        }
         if (t.written.isCompleted) t.written.await()
     }
 
-    sealed class Event {
-        class Connected(val handshake: Handshake) : Event()
-        class Message(val frame: Frame) : Event()
-        class Ping(val payload: ByteArray) : Event()
-        class Pong(val payload: ByteArray, val rtt: Duration?) : Event()
-        class Error(val error: TetherException) : Event()
-        class DecideError(val error: TetherException, val answer: CompletableDeferred<Decision>) : Event()
-        class DecideDisconnect(val disconnect: Disconnect, val answer: CompletableDeferred<Decision>) : Event()
-        class Terminate(val closed: ConnectionState.Closed) : Event()
+    sealed class Event(val epoch: Int) {
+        class Connected(val handshake: Handshake, val done: CompletableDeferred<Unit>, epoch: Int) : Event(epoch)
+        class Message(val frame: Frame, epoch: Int) : Event(epoch)
+        class Ping(val payload: ByteArray, epoch: Int) : Event(epoch)
+        class Pong(val payload: ByteArray, val rtt: Duration?, epoch: Int) : Event(epoch)
+        class Error(val error: TetherException, epoch: Int) : Event(epoch)
+        class DecideError(val error: TetherException, val answer: CompletableDeferred<Decision>, epoch: Int) : Event(epoch)
+        class DecideDisconnect(val disconnect: Disconnect, val answer: CompletableDeferred<Decision>, epoch: Int) :
+            Event(epoch)
+        class Terminate(val closed: ConnectionState.Closed) : Event(-1)
     }
 
-    /** The decision about [error] outside a connection; the user's hook if set, else the default. */
-    suspend fun decideError(error: TetherException): Decision {
-        if (hooks.onError == null) return defaultOnError(error)
-        val answer = CompletableDeferred<Decision>()
-        events.send(Event.DecideError(error, answer))
-        return answer.await()
+    /** Hands the start of a connection to `onConnect`; [done] completes when it has returned (or at once without one). */
+    fun connected(handshake: Handshake, done: CompletableDeferred<Unit>) {
+        if (hooks.onConnect == null || events.trySend(Event.Connected(handshake, done, epoch())).isFailure) done.complete(Unit)
     }
 
-    /** The decision after [disconnect]; the user's hook if set, else the default. */
-    suspend fun decideDisconnect(disconnect: Disconnect): Decision {
-        if (hooks.onDisconnect == null) return defaultOnDisconnect(disconnect)
+    /** The decision about [error] outside a connection: the user's hook if set, else the default. Never suspends. */
+    fun askError(error: TetherException): Deferred<Decision> {
+        if (hooks.onError == null) return CompletableDeferred(defaultOnError(error))
         val answer = CompletableDeferred<Decision>()
-        events.send(Event.DecideDisconnect(disconnect, answer))
-        return answer.await()
+        if (events.trySend(Event.DecideError(error, answer, epoch())).isFailure) answer.complete(defaultOnError(error))
+        return answer
+    }
+
+    /** The decision after [disconnect]: the user's hook if set, else the default. Never suspends. */
+    fun askDisconnect(disconnect: Disconnect): Deferred<Decision> {
+        if (hooks.onDisconnect == null) return CompletableDeferred(defaultOnDisconnect(disconnect))
+        val answer = CompletableDeferred<Decision>()
+        if (events.trySend(Event.DecideDisconnect(disconnect, answer, epoch())).isFailure) {
+            answer.complete(defaultOnDisconnect(disconnect))
+        }
+        return answer
     }
 
     /** Reports a non-fatal error (a dropped frame) without waiting; decided like a handler failure. */
     fun report(error: TetherException) {
         log.error("reported", error)
-        if (hooks.onError != null) events.trySend(Event.Error(error))
+        if (hooks.onError != null) events.trySend(Event.Error(error, epoch()))
     }
 
-    /** Hands a ping to `onPing` if set; skipped (never blocking the reader) when the hooks lag a full buffer behind. */
+    /** Hands a ping to `onPing` if set; never blocks the reader. */
     fun observePing(payload: ByteArray) {
-        if (hooks.onPing != null) events.trySend(Event.Ping(payload))
+        if (hooks.onPing != null) events.trySend(Event.Ping(payload, epoch()))
     }
 
     /** Hands a pong to `onPong` if set, like [observePing]. */
     fun observePong(payload: ByteArray, rtt: Duration?) {
-        if (hooks.onPong != null) events.trySend(Event.Pong(payload, rtt))
+        if (hooks.onPong != null) events.trySend(Event.Pong(payload, rtt, epoch()))
     }
 
-    /** Hands a message to `onText`/`onBinary`: suspends while the hooks lag (SUSPEND) or drops and reports. */
-    suspend fun deliver(frame: Frame) {
-        if (config.incomingBuffer.overflow == dev.tether.OverflowPolicy.SUSPEND) {
-            val event = Event.Message(frame)
-            if (!events.trySend(event).isSuccess) events.send(event)
-        } else if (!events.trySend(Event.Message(frame)).isSuccess) {
-            report(TetherException.MessageDropped(frame))
+    /**
+     * Hands a message to `onText`/`onBinary` if a permit is free; with a DROP policy a message that finds none is
+     * dropped and reported (and counts as handled). False: SUSPEND and the hooks are a full buffer behind.
+     */
+    fun tryDeliver(frame: Frame): Boolean {
+        if (messagePermits.tryAcquire()) {
+            if (events.trySend(Event.Message(frame, epoch())).isFailure) messagePermits.release()
+            return true
         }
+        if (config.incomingBuffer.overflow == dev.tether.OverflowPolicy.SUSPEND) return false
+        report(TetherException.MessageDropped(frame))
+        return true
+    }
+
+    /** Hands a message to `onText`/`onBinary`, waiting while the hooks are a full buffer behind. */
+    suspend fun deliver(frame: Frame) {
+        if (tryDeliver(frame)) return
+        messagePermits.acquire()
+        if (events.trySend(Event.Message(frame, epoch())).isFailure) messagePermits.release()
     }
 
     /** Runs `onTerminate`, once, after the hooks loop has finished. */
@@ -108,16 +153,27 @@ internal class HookRunner(
     }
 
     private suspend fun handle(event: Event) {
+        val e = event.epoch
         when (event) {
-            is Event.Connected -> guarded("onConnect") { hooks.onConnect?.invoke(this, event.handshake) }
-            is Event.Message -> when (val f = event.frame) {
-                is Frame.Text -> guarded("onText") { hooks.onText?.invoke(this, f.text) }
-                is Frame.Binary -> guarded("onBinary") { hooks.onBinary?.invoke(this, f.toByteArray()) }
-                else -> Unit
+            is Event.Connected -> try {
+                inConnect = true
+                guarded("onConnect", e) { hooks.onConnect?.invoke(this, event.handshake) }
+            } finally {
+                inConnect = false
+                event.done.complete(Unit)
             }
-            is Event.Ping -> guarded("onPing") { hooks.onPing?.invoke(this, event.payload) }
-            is Event.Pong -> guarded("onPong") { hooks.onPong?.invoke(this, event.payload, event.rtt) }
-            is Event.Error -> afterFailure(event.error)
+            is Event.Message -> try {
+                when (val f = event.frame) {
+                    is Frame.Text -> guarded("onText", e) { hooks.onText?.invoke(this, f.text) }
+                    is Frame.Binary -> guarded("onBinary", e) { hooks.onBinary?.invoke(this, f.toByteArray()) }
+                    else -> Unit
+                }
+            } finally {
+                messagePermits.release()
+            }
+            is Event.Ping -> guarded("onPing", e) { hooks.onPing?.invoke(this, event.payload) }
+            is Event.Pong -> guarded("onPong", e) { hooks.onPong?.invoke(this, event.payload, event.rtt) }
+            is Event.Error -> afterFailure(event.error, e)
             is Event.DecideError -> event.answer.complete(
                 decide("onError", { defaultOnError(event.error) }) { hooks.onError!!.invoke(this, event.error) },
             )
@@ -136,24 +192,24 @@ internal class HookRunner(
         }
     }
 
-    private suspend inline fun guarded(name: String, block: () -> Unit) {
+    private suspend inline fun guarded(name: String, epoch: Int, block: () -> Unit) {
         try {
             block()
         } catch (e: CancellationException) {
             throw e
         } catch (e: Throwable) {
-            afterFailure(TetherException.HandlerFailed(name, e))
+            afterFailure(TetherException.HandlerFailed(name, e), epoch)
         }
     }
 
-    private suspend fun afterFailure(error: TetherException) {
+    private suspend fun afterFailure(error: TetherException, epoch: Int) {
         log.error("non-fatal error", error)
         val decision = if (hooks.onError == null) {
             defaultOnError(error)
         } else {
             decide("onError", { defaultOnError(error) }) { hooks.onError.invoke(this, error) }
         }
-        if (decision !is Decision.Ignore) decisions.trySend(decision)
+        if (decision !is Decision.Ignore) decided(Command.Decide(decision, epoch))
     }
 
     private suspend inline fun decide(name: String, fallback: () -> Decision, block: () -> Decision): Decision =
@@ -172,7 +228,11 @@ internal class HookRunner(
     private fun defaultOnDisconnect(disconnect: Disconnect): Decision =
         reconnectEnabled(DefaultPolicy.onDisconnect(disconnect))
 
-    /** With reconnect disabled, a default that would reconnect closes instead. */
+    /** With reconnect disabled, a default that would reconnect or stay down closes instead: every wait ends. */
     private fun reconnectEnabled(d: Decision): Decision =
-        if (!config.reconnect.enabled && (d is Decision.Reconnect || d is Decision.ReconnectAfter)) Decision.Close() else d
+        if (!config.reconnect.enabled && (d is Decision.Reconnect || d is Decision.ReconnectAfter || d is Decision.StayDown)) {
+            Decision.Close()
+        } else {
+            d
+        }
 }

@@ -36,7 +36,7 @@ internal class Counted(val frame: Frame)
 internal class Outbox(
     private val config: BufferConfig,
     private val onUntrackedDrop: (Frame, SendFailure) -> Unit,
-    private val onUserClose: () -> Unit = {},
+    private val onUserClose: (code: Int, reason: String) -> Unit = { _, _ -> },
 ) {
     @Volatile
     private var closed = false
@@ -68,6 +68,7 @@ internal class Outbox(
     @Suppress("UNCHECKED_CAST")
     val outgoing: SendChannel<Frame> = object : SendChannel<Frame> by (channel as SendChannel<Frame>) {
         override suspend fun send(element: Frame) {
+            if (element is Frame.Close) return onUserClose(element.code, element.reason) // in every state
             inFlight.incrementAndGet()
             try {
                 channel.send(Counted(element))
@@ -78,6 +79,10 @@ internal class Outbox(
         }
 
         override fun trySend(element: Frame): ChannelResult<Unit> {
+            if (element is Frame.Close) {
+                onUserClose(element.code, element.reason)
+                return SUCCESS
+            }
             inFlight.incrementAndGet()
             return channel.trySend(Counted(element)).also { if (it.isFailure) inFlight.decrementAndGet() }
         }
@@ -87,7 +92,7 @@ internal class Outbox(
          * written first. The channel itself stays open until the client has ended, so the writer never fails on it.
          */
         override fun close(cause: Throwable?): Boolean {
-            onUserClose()
+            onUserClose(dev.tether.CloseCodes.NORMAL, "")
             return true
         }
     }
@@ -148,3 +153,6 @@ internal class Outbox(
         }
     }
 }
+
+/** A successful [ChannelResult] (its factory is internal to kotlinx.coroutines). */
+private val SUCCESS: ChannelResult<Unit> = Channel<Unit>(Channel.CONFLATED).trySend(Unit)

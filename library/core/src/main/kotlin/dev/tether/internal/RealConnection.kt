@@ -42,14 +42,20 @@ import kotlinx.coroutines.selects.select
 import kotlinx.coroutines.withContext
 import kotlinx.coroutines.withTimeout
 import kotlinx.coroutines.withTimeoutOrNull
+import kotlinx.coroutines.Deferred
+import kotlinx.coroutines.asContextElement
+import kotlinx.coroutines.cancelAndJoin
 import java.util.concurrent.CountDownLatch
+import kotlin.time.ComparableTimeMark
 import kotlin.time.Duration
+import kotlin.time.Duration.Companion.seconds
 import kotlin.time.TimeSource
 
 /**
  * The supervised connection: one coroutine (`tether-connection`) owns the state machine
- * connect provider → handshake → run → disconnect → decision → backoff → …, and talks to the reader, writer,
- * keepalive and hooks coroutines only through channels and deferreds.
+ * connect provider → handshake → run → disconnect → decision → backoff → …. It is the only writer of [state] and
+ * reads every [Command] (close, reconnect, a hook's decision) from one queue, in every state. It talks to the reader,
+ * writer, keepalive, delivery and hooks coroutines only through channels and deferreds.
  */
 @OptIn(ExperimentalCoroutinesApi::class) // Deferred.getCompleted, select's onTimeout
 internal class RealConnection private constructor(
@@ -63,14 +69,29 @@ internal class RealConnection private constructor(
     @Volatile
     private var terminated = false
 
+    private val commands = Channel<Command>(Channel.UNLIMITED)
+
+    /** Bumped by the supervisor when a session starts and when it ends; hook decisions carry the one they were taken in. */
+    @Volatile
+    private var epoch = 0
+
+    /** When the first close was asked for: the close timeout runs from there. */
+    private val closeAsked = java.util.concurrent.atomic.AtomicReference<ComparableTimeMark?>()
+
+    /** `reconnect()` calls so far, and how many the supervisor had seen when it went Down (see [awaitConnected]). */
+    private val reconnectCalls = java.util.concurrent.atomic.AtomicLong()
+
+    @Volatile
+    private var reconnectsSeenWhenDown = 0L
+
     private val outbox: Outbox = Outbox(
         config.outgoingBuffer,
         onUntrackedDrop = { frame, reason -> hooks.report(TetherException.SendFailed(frame, reason)) },
-        onUserClose = { closeRequest.complete(Decision.Close()) },
+        onUserClose = { code, reason -> requestClose(code, reason) },
     )
-    private val hooks = HookRunner(config, this, outbox, log)
+    private val hooks = HookRunner(config, this, outbox, log, epoch = { epoch }, decided = { commands.trySend(it) })
 
-    private val incomingChannel: Channel<Frame> = Channel(
+    private val incomingChannel: Channel<Frame> = Channel<Frame>(
         capacity = config.incomingBuffer.capacity,
         onBufferOverflow = when (config.incomingBuffer.overflow) {
             OverflowPolicy.DROP_OLDEST -> BufferOverflow.DROP_OLDEST
@@ -78,19 +99,42 @@ internal class RealConnection private constructor(
             else -> BufferOverflow.SUSPEND
         },
         onUndeliveredElement = { if (!terminated) hooks.report(TetherException.MessageDropped(it)) },
-    )
+    ).also {
+        if (config.hooks.consumesFrames) {
+            it.close(
+                IllegalStateException(
+                    "messages go to the onText/onBinary hooks set in the builder, not to incoming: use one or the other",
+                ),
+            )
+        }
+    }
     override val incoming: ReceiveChannel<Frame> get() = incomingChannel
     override val frames: Flow<Frame> = incomingChannel.receiveAsFlow()
     override val outgoing: SendChannel<Frame> get() = outbox.outgoing
 
-    private val closeRequest = CompletableDeferred<Decision.Close>()
+    private val inbox = Inbox(
+        tryDeliver = if (config.hooks.consumesFrames) hooks::tryDeliver else { f -> incomingChannel.trySend(f).isSuccess },
+        deliver = if (config.hooks.consumesFrames) hooks::deliver else ::deliverSuspending,
+        dropped = { hooks.report(TetherException.MessageDropped(it)) },
+        maxFrames = maxOf(config.incomingBuffer.capacity, READ_AHEAD_FRAMES),
+        maxBytes = READ_AHEAD_BYTES,
+    )
 
     /** The running session while connected, for sends that can be written at once. */
     @Volatile
     private var live: SessionRunner? = null
-    private val wake = Channel<Unit>(Channel.CONFLATED)
+
+    /** The terminal state, as soon as it is known (before hooks have finished): what a close from a hook returns. */
+    private val decided = CompletableDeferred<ConnectionState.Closed>()
     private val terminal = CompletableDeferred<ConnectionState.Closed>()
     private lateinit var job: Job
+
+    /** Set on the threads running this connection's coroutines (hooks included): a close from there must not wait. */
+    private val inside = ThreadLocal<RealConnection?>()
+
+    /** The thread of a `runBlocking` whose scope runs this connection: a blocking close() from it must not wait. */
+    @Volatile
+    private var blockingLoopThread: Thread? = null
 
     override suspend fun send(frame: Frame) {
         if (frame is Frame.Close) {
@@ -113,9 +157,15 @@ internal class RealConnection private constructor(
     }
 
     override suspend fun awaitConnected(): ConnectionState.Connected {
-        val s = state.first { it is ConnectionState.Connected || it is ConnectionState.Closed }
-        check(s is ConnectionState.Connected) { "the client closed before connecting: $s" }
-        return s
+        val s = state.first {
+            it is ConnectionState.Connected || it is ConnectionState.Closed ||
+                (it is ConnectionState.Down && reconnectCalls.get() == reconnectsSeenWhenDown)
+        }
+        return when (s) {
+            is ConnectionState.Connected -> s
+            is ConnectionState.Down -> throw IllegalStateException("the client is $s: it waits for reconnect() or close()", s.cause)
+            else -> throw IllegalStateException("the client closed before connecting: $s", (s as ConnectionState.Closed).cause)
+        }
     }
 
     override suspend fun awaitClosed(): ConnectionState.Closed {
@@ -124,61 +174,92 @@ internal class RealConnection private constructor(
     }
 
     override fun reconnect() {
-        when (_state.value) {
-            is ConnectionState.Down, is ConnectionState.Reconnecting -> wake.trySend(Unit)
-            is ConnectionState.Connected -> hooks.decisions.trySend(Decision.Reconnect)
-            else -> Unit
-        }
+        reconnectCalls.incrementAndGet()
+        commands.trySend(Command.Reconnect)
+    }
+
+    private fun requestClose(code: Int, reason: String) {
+        closeAsked.compareAndSet(null, timeSource.markNow())
+        commands.trySend(Command.Close(code, reason))
     }
 
     override suspend fun close(code: Int, reason: String): ConnectionState.Closed {
         CloseCodes.requireValid(code, reason)
-        closeRequest.complete(Decision.Close(code, reason))
+        requestClose(code, reason)
+        // from a hook or the connection's own coroutines: the end waits for hooks, so wait only for the decision
+        if (inside.get() === this) return decided.await()
         return awaitClosed()
     }
 
     override fun close() {
-        closeRequest.complete(Decision.Close())
+        requestClose(CloseCodes.NORMAL, "")
+        if (inside.get() === this || Thread.currentThread() === blockingLoopThread) return
         val latch = CountDownLatch(1)
         job.invokeOnCompletion { latch.countDown() }
-        latch.await()
+        val limit = config.closeTimeout + CLOSE_SLACK * 2
+        if (!latch.await(limit.inWholeMilliseconds, java.util.concurrent.TimeUnit.MILLISECONDS)) {
+            log.error("close() stopped waiting after $limit: the connection's dispatcher may be blocked by the caller")
+        }
     }
 
     override fun toString(): String = "Connection(${Redaction.url(config.url)}, ${_state.value})"
 
+    /** The time left until the close deadline (a full close timeout when no close was asked for). */
+    private fun closeBudget(): Duration {
+        val asked = closeAsked.get() ?: return config.closeTimeout
+        return (config.closeTimeout - asked.elapsedNow()).coerceAtLeast(Duration.ZERO)
+    }
+
     private suspend fun supervise(transport: Transport) {
+        // Hooks run outside the connection's job: a hook that blocks or ignores cancellation cannot hold close().
+        val hooksScope = CoroutineScope(currentCoroutineContext().minusKey(Job) + Job() + CoroutineName("tether-hooks"))
+        val hookJob = hooksScope.launch { hooks.run() }
         var closed: ConnectionState.Closed? = null
         try {
             coroutineScope {
-                val hookJob = launch(CoroutineName("tether-hooks")) { hooks.run() }
+                val delivery = launch(CoroutineName("tether-delivery")) { inbox.run() }
                 try {
                     closed = loop(transport, this)
                 } finally {
                     val end = closed ?: ConnectionState.Closed(CloseCodes.ABNORMAL, "cancelled", null)
-                    withContext(NonCancellable) { finish(end, hookJob) }
+                    withContext(NonCancellable) { finish(end, hookJob, delivery, hooksScope) }
                 }
             }
         } finally {
             transport.close()
+            hooksScope.cancel()
         }
     }
 
-    private suspend fun finish(end: ConnectionState.Closed, hookJob: Job) {
+    private suspend fun finish(end: ConnectionState.Closed, hookJob: Job, delivery: Job, hooksScope: CoroutineScope) {
         terminated = true
+        epoch++
+        delivery.cancelAndJoin()
+        inbox.flushRemaining()
         outbox.close()
+        while (true) outbox.dropped(hooks.priority.tryReceive().getOrNull() ?: break, SendFailure.CLOSED)
         incomingChannel.close()
         _state.value = end
+        decided.complete(end)
         log.info("closed: ${end.code} ${end.reason}".trim())
         hooks.events.close()
-        if (withTimeoutOrNull(config.closeTimeout) { hookJob.join() } == null) hookJob.cancel()
-        withTimeoutOrNull(config.closeTimeout) { hooks.terminate(end) }
+        if (withTimeoutOrNull(closeBudget()) { hookJob.join() } == null) {
+            log.error("hooks were still running when the close timeout ran out: cancelled")
+            hookJob.cancel()
+        }
+        val terminate = hooksScope.launch { hooks.terminate(end) }
+        if (withTimeoutOrNull(closeBudget().coerceAtLeast(CLOSE_SLACK)) { terminate.join() } == null) {
+            log.error("onTerminate was still running when the close timeout ran out: cancelled")
+            terminate.cancel()
+        }
         terminal.complete(end)
     }
 
     private sealed class Outcome {
         class Ok(val session: TransportSession) : Outcome()
         class Failed(val error: TetherException) : Outcome()
-        class CloseWon(val close: Decision.Close) : Outcome()
+        class Stopped(val closed: ConnectionState.Closed) : Outcome()
+        class Down(val cause: TetherException?) : Outcome()
     }
 
     private sealed class Next {
@@ -190,15 +271,14 @@ internal class RealConnection private constructor(
     private suspend fun loop(transport: Transport, scope: CoroutineScope): ConnectionState.Closed {
         var attempt = 0
         while (true) {
-            wake.tryReceive()
             hooks.attempt = attempt
             _state.value = ConnectionState.Connecting(attempt)
-            val outcome = connectRacingClose(transport, attempt, scope)
-            val next: Next = when (outcome) {
-                is Outcome.CloseWon -> Next.Stop(ConnectionState.Closed(outcome.close.code, outcome.close.reason, null))
+            val next: Next = when (val outcome = connectRacingCommands(transport, attempt, scope)) {
+                is Outcome.Stopped -> Next.Stop(outcome.closed)
+                is Outcome.Down -> stayDown(outcome.cause, null)
                 is Outcome.Failed -> {
                     log.error("connect attempt $attempt failed", outcome.error)
-                    decideNext(hooks.decideError(outcome.error), attempt, outcome.error, null)
+                    decideNext(hooks.askError(outcome.error), attempt, outcome.error, null)
                 }
                 is Outcome.Ok -> {
                     val result = runSession(outcome.session, attempt)
@@ -207,8 +287,8 @@ internal class RealConnection private constructor(
                     if (d.uptime >= config.reconnect.stableAfter) attempt = 0
                     when (val forced = result.forced) {
                         is Decision.Close -> Next.Stop(ConnectionState.Closed(d.code, d.reason, null))
-                        null -> decideNext(hooks.decideDisconnect(d), attempt, d.cause, d)
-                        else -> decideNext(forced, attempt, d.cause, d)
+                        null -> decideNext(hooks.askDisconnect(d), attempt, d.cause, d)
+                        else -> decideNext(CompletableDeferred(forced), attempt, d.cause, d)
                     }
                 }
             }
@@ -220,35 +300,38 @@ internal class RealConnection private constructor(
     }
 
     private suspend fun runSession(session: TransportSession, attempt: Int): SessionResult {
-        _state.value = ConnectionState.Connected(attempt, session.handshake)
-        log.info("connected to ${session.handshake.url}" + (session.handshake.subprotocol?.let { " ($it)" } ?: ""))
-        if (config.hooks.onConnect != null) hooks.events.send(HookRunner.Event.Connected(session.handshake))
+        val myEpoch = ++epoch
+        val connectDone = CompletableDeferred<Unit>()
         val runner = SessionRunner(
             config = config,
             session = session,
             outbox = outbox,
+            priority = hooks.priority,
+            connectDone = connectDone,
             hooks = hooks,
-            deliver = if (config.hooks.consumesFrames) hooks::deliver else ::deliverToIncoming,
-            closeRequest = closeRequest,
-            requestClose = { closeRequest.complete(Decision.Close(it.code, it.reason)) },
+            inbox = inbox,
+            commands = commands,
+            epoch = myEpoch,
+            closeBudget = ::closeBudget,
             onClosing = { code, reason -> _state.value = ConnectionState.Closing(code, reason) },
+            requestClose = ::requestClose,
             timeSource = timeSource,
             log = log,
         )
         live = runner
+        _state.value = ConnectionState.Connected(attempt, session.handshake)
+        log.info("connected to ${session.handshake.url}" + (session.handshake.subprotocol?.let { " ($it)" } ?: ""))
+        hooks.connected(session.handshake, connectDone)
         return try {
             runner.run()
         } finally {
             live = null
+            epoch++
+            // what onConnect sent but could not be written belonged to that connection: its next onConnect sends again
+            while (true) outbox.dropped(hooks.priority.tryReceive().getOrNull() ?: break, SendFailure.CONNECTION_LOST)
         }.also {
             if (config.offlinePolicy == OfflinePolicy.REJECT) outbox.failQueued(SendFailure.NOT_CONNECTED)
         }
-    }
-
-    private suspend fun deliverToIncoming(frame: Frame) {
-        // the common case, room in the buffer, needs no suspension (and no continuation)
-        if (incomingChannel.trySend(frame).isSuccess) return
-        deliverSuspending(frame)
     }
 
     private suspend fun deliverSuspending(frame: Frame) {
@@ -260,7 +343,9 @@ internal class RealConnection private constructor(
         }
     }
 
-    private suspend fun connectRacingClose(transport: Transport, attempt: Int, scope: CoroutineScope): Outcome {
+    /** Connects, reading commands meanwhile: a close (or a hook's StayDown for this epoch) cancels the attempt. */
+    private suspend fun connectRacingCommands(transport: Transport, attempt: Int, scope: CoroutineScope): Outcome {
+        val myEpoch = epoch
         val pending = scope.async(CoroutineName("tether-connect")) {
             try {
                 Outcome.Ok(connectOnce(transport, attempt, scope))
@@ -268,13 +353,27 @@ internal class RealConnection private constructor(
                 Outcome.Failed(e)
             }
         }
-        return select {
-            pending.onAwait { it }
-            closeRequest.onAwait { close ->
+        while (true) {
+            val outcome = select<Outcome?> {
+                pending.onAwait { it }
+                commands.onReceive { cmd ->
+                    when (cmd) {
+                        is Command.Close -> Outcome.Stopped(ConnectionState.Closed(cmd.code, cmd.reason, null))
+                        Command.Reconnect -> null // already connecting
+                        is Command.Decide -> when (val d = cmd.decision) {
+                            is Decision.Close -> Outcome.Stopped(ConnectionState.Closed(d.code, d.reason, null))
+                            is Decision.StayDown -> if (cmd.epoch == myEpoch) Outcome.Down(null) else null
+                            else -> null
+                        }
+                    }
+                }
+            } ?: continue
+            if (outcome is Outcome.Stopped || outcome is Outcome.Down) {
                 pending.cancel()
-                Outcome.CloseWon(close)
+                (runCatching { pending.getCompleted() }.getOrNull() as? Outcome.Ok)?.session?.abort()
             }
-        }.also { if (it is Outcome.CloseWon) (runCatching { pending.getCompleted() }.getOrNull() as? Outcome.Ok)?.session?.abort() }
+            return outcome
+        }
     }
 
     private suspend fun connectOnce(transport: Transport, attempt: Int, scope: CoroutineScope): TransportSession {
@@ -300,49 +399,124 @@ internal class RealConnection private constructor(
         }
     }
 
+    /**
+     * Waits for a hook's [answer] while reading commands: a close ends the client at once (the hook is left to
+     * finish, or is cancelled at the end), `reconnect()` connects at once.
+     */
     private suspend fun decideNext(
-        decision: Decision,
+        answer: Deferred<Decision>,
         attempt: Int,
         cause: TetherException?,
         disconnect: Disconnect?,
     ): Next {
-        val closedCode = disconnect?.code ?: CloseCodes.ABNORMAL
-        val closedReason = disconnect?.reason ?: (cause?.message ?: "")
+        val myEpoch = epoch
+        val decision: Decision = if (answer.isCompleted) {
+            answer.getCompleted()
+        } else {
+            var d: Decision? = null
+            while (d == null) {
+                d = select<Decision?> {
+                    answer.onAwait { it }
+                    commands.onReceive { cmd ->
+                        when (cmd) {
+                            is Command.Close -> Decision.Close(cmd.code, cmd.reason).also { closeCode = true }
+                            Command.Reconnect -> Decision.ReconnectAfter(Duration.ZERO)
+                            is Command.Decide -> when (cmd.decision) {
+                                is Decision.Close -> cmd.decision.also { closeCode = true }
+                                is Decision.StayDown -> if (cmd.epoch == myEpoch) cmd.decision else null
+                                else -> null
+                            }
+                        }
+                    }
+                }
+            }
+            d
+        }
+        val explicitClose = closeCode
+        closeCode = false
         return when (decision) {
             is Decision.Close -> Next.Stop(
-                ConnectionState.Closed(disconnect?.code ?: decision.code, disconnect?.reason ?: decision.reason, cause),
+                if (explicitClose) {
+                    ConnectionState.Closed(decision.code, decision.reason, cause)
+                } else {
+                    ConnectionState.Closed(disconnect?.code ?: decision.code, disconnect?.reason ?: decision.reason, cause)
+                },
             )
-            is Decision.StayDown -> {
-                _state.value = ConnectionState.Down(cause, disconnect)
-                log.info("down: not reconnecting until reconnect() is called")
-                select {
-                    closeRequest.onAwait { Next.Stop(ConnectionState.Closed(it.code, it.reason, cause)) }
-                    wake.onReceive { Next.Go(0) }
+            is Decision.StayDown -> stayDown(cause, disconnect)
+            is Decision.Reconnect, is Decision.Ignore, is Decision.ReconnectAfter -> backoff(decision, attempt, cause, disconnect)
+        }
+    }
+
+    /** Set while deciding when the decision came from a close command: Closed then carries the asked code. */
+    private var closeCode = false
+
+    private suspend fun stayDown(cause: TetherException?, disconnect: Disconnect?): Next {
+        reconnectsSeenWhenDown = reconnectCalls.get()
+        _state.value = ConnectionState.Down(cause, disconnect)
+        log.info("down: not reconnecting until reconnect() is called")
+        val myEpoch = epoch
+        while (true) {
+            val next = select<Next?> {
+                commands.onReceive { cmd ->
+                    when (cmd) {
+                        is Command.Close -> Next.Stop(ConnectionState.Closed(cmd.code, cmd.reason, cause))
+                        Command.Reconnect -> Next.Go(0)
+                        is Command.Decide -> when (val d = cmd.decision) {
+                            is Decision.Close -> Next.Stop(ConnectionState.Closed(d.code, d.reason, cause))
+                            is Decision.Reconnect, is Decision.ReconnectAfter -> if (cmd.epoch == myEpoch) Next.Go(0) else null
+                            else -> null
+                        }
+                    }
                 }
             }
-            is Decision.Reconnect, is Decision.Ignore, is Decision.ReconnectAfter -> {
-                val next = attempt + 1
-                val max = config.reconnect.maxAttempts
-                if (max != null && next > max) {
-                    log.error("giving up after $attempt reconnect attempts")
-                    return Next.Stop(
-                        ConnectionState.Closed(closedCode, closedReason, TetherException.ReconnectExhausted(attempt, cause)),
-                    )
+            if (next != null) return next
+        }
+    }
+
+    private suspend fun backoff(decision: Decision, attempt: Int, cause: TetherException?, disconnect: Disconnect?): Next {
+        val closedCode = disconnect?.code ?: CloseCodes.ABNORMAL
+        val closedReason = disconnect?.reason ?: (cause?.message ?: "")
+        val next = attempt + 1
+        val max = config.reconnect.maxAttempts
+        if (max != null && next > max) {
+            log.error("giving up after $attempt reconnect attempts")
+            return Next.Stop(ConnectionState.Closed(closedCode, closedReason, TetherException.ReconnectExhausted(attempt, cause)))
+        }
+        val delay: Duration = (decision as? Decision.ReconnectAfter)?.delay
+            ?: config.reconnect.delayFor(next).coerceAtLeast(Duration.ZERO)
+        if (delay == Duration.ZERO && decision is Decision.ReconnectAfter) return Next.Go(next)
+        _state.value = ConnectionState.Reconnecting(next, delay, cause, disconnect)
+        log.info("reconnecting in $delay (attempt $next)")
+        val myEpoch = epoch
+        val until = timeSource.markNow() + delay
+        while (true) {
+            val left = (-until.elapsedNow()).coerceAtLeast(Duration.ZERO)
+            val step = select<Next?> {
+                commands.onReceive { cmd ->
+                    when (cmd) {
+                        is Command.Close -> Next.Stop(ConnectionState.Closed(cmd.code, cmd.reason, cause))
+                        Command.Reconnect -> Next.Go(next)
+                        is Command.Decide -> when (val d = cmd.decision) {
+                            is Decision.Close -> Next.Stop(ConnectionState.Closed(d.code, d.reason, cause))
+                            is Decision.StayDown -> if (cmd.epoch == myEpoch) stayDown(cause, disconnect) else null
+                            else -> null
+                        }
+                    }
                 }
-                val delay: Duration = (decision as? Decision.ReconnectAfter)?.delay
-                    ?: config.reconnect.delayFor(next).coerceAtLeast(Duration.ZERO)
-                _state.value = ConnectionState.Reconnecting(next, delay, cause, disconnect)
-                log.info("reconnecting in $delay (attempt $next)")
-                select {
-                    closeRequest.onAwait { Next.Stop(ConnectionState.Closed(it.code, it.reason, cause)) }
-                    wake.onReceive { Next.Go(next) }
-                    onTimeout(delay) { Next.Go(next) }
-                }
+                onTimeout(left) { Next.Go(next) }
             }
+            if (step != null) return step
         }
     }
 
     internal companion object {
+        /** The read-ahead past the incoming buffer, in messages and bytes (see [Inbox]). */
+        const val READ_AHEAD_FRAMES = 64
+        const val READ_AHEAD_BYTES = 1L shl 20
+
+        /** How much longer than the close timeout a close may take: `onTerminate`'s minimum time. */
+        val CLOSE_SLACK: Duration = 1.seconds
+
         fun start(
             config: WebSocketClientConfig,
             transportFactory: (WebSocketClientConfig) -> Transport,
@@ -352,8 +526,15 @@ internal class RealConnection private constructor(
         ): RealConnection {
             val connection = RealConnection(config, timeSource)
             val transport = transportFactory(config)
-            connection.job = scope.launch(CoroutineName("tether-connection")) { connection.supervise(transport) }
+            val interceptor = scope.coroutineContext[kotlin.coroutines.ContinuationInterceptor]
+            if (interceptor?.javaClass?.name == "kotlinx.coroutines.BlockingEventLoop") {
+                connection.blockingLoopThread = Thread.currentThread() // runBlocking { connectIn(this) }
+            }
+            connection.job = scope.launch(CoroutineName("tether-connection") + connection.inside.asContextElement(connection)) {
+                connection.supervise(transport)
+            }
             connection.job.invokeOnCompletion {
+                connection.decided.complete(ConnectionState.Closed(CloseCodes.ABNORMAL, "cancelled", null))
                 connection.terminal.complete(ConnectionState.Closed(CloseCodes.ABNORMAL, "cancelled", null))
                 if (ownsScope) scope.cancel()
             }

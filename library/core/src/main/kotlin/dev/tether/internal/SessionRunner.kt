@@ -21,27 +21,41 @@ import kotlinx.coroutines.launch
 import kotlinx.coroutines.selects.select
 import kotlinx.coroutines.withTimeoutOrNull
 import kotlinx.coroutines.yield
+import kotlinx.coroutines.Job
+import kotlinx.coroutines.channels.ReceiveChannel
+import kotlinx.coroutines.flow.first
+import kotlin.time.Duration
+import kotlin.time.Duration.Companion.milliseconds
 import java.nio.ByteBuffer
 import kotlin.time.TimeSource
 
-/** How a session ended and, when Tether ended it on a decision, that decision. */
+/** How a session ended and, when Tether ended it on a command or decision, that decision. */
 internal class SessionResult(val disconnect: Disconnect, val forced: Decision?)
 
 /**
  * Runs one open connection: a reader (the only coroutine reading the socket), a writer (the only one draining the
- * outbox), and the keepalive. Whatever ends the session first wins; then the matching closing sequence runs,
- * bounded by the close timeout, and the socket is shut. Returns exactly one [SessionResult].
+ * outbox), and the keepalive. Whatever ends the session first wins (the peer, the socket, or a [Command] from the
+ * supervisor's queue, read here while the session runs); then the matching closing sequence runs, bounded by
+ * [closeBudget], and the socket is shut. Returns exactly one [SessionResult].
+ *
+ * Order on the wire: frames `onConnect` sends ([priority]) go first; the outbox and direct writes wait until
+ * `onConnect` has returned ([connectDone]).
  */
 @OptIn(ExperimentalCoroutinesApi::class) // Deferred.getCompleted
 internal class SessionRunner(
     private val config: WebSocketClientConfig,
     private val session: TransportSession,
     private val outbox: Outbox,
+    private val priority: Channel<Tracked>,
+    private val connectDone: Deferred<Unit>,
     private val hooks: HookRunner,
-    private val deliver: suspend (Frame) -> Unit,
-    private val closeRequest: Deferred<Decision.Close>,
-    private val requestClose: (Frame.Close) -> Unit,
+    private val inbox: Inbox,
+    private val commands: ReceiveChannel<Command>,
+    private val epoch: Int,
+    /** The time left for a closing sequence that starts now: until the close deadline, or a full close timeout. */
+    private val closeBudget: () -> Duration,
     private val onClosing: (code: Int, reason: String) -> Unit,
+    private val requestClose: (code: Int, reason: String) -> Unit,
     private val timeSource: TimeSource.WithComparableMarks,
     private val log: TetherLog,
 ) {
@@ -49,13 +63,19 @@ internal class SessionRunner(
         class PeerClosed(val close: ReceivedClose) : Ending()
         class Violation(val error: TetherException, val code: Int, val engineSent: Boolean) : Ending()
         class Lost(val error: TetherException) : Ending()
-        class Local(val code: Int, val reason: String, val decision: Decision) : Ending()
+
+        /** Tether closes: [final] for a close of the client, else a decision after which the supervisor goes on. */
+        class Local(val code: Int, val reason: String, val decision: Decision, val final: Boolean) : Ending()
+
+        /** `reconnect()`: the link is suspect, so no closing handshake is awaited. */
+        object Drop : Ending()
     }
 
     private val ending = CompletableDeferred<Ending>()
     private val peerClose = CompletableDeferred<ReceivedClose>()
     private val readerDone = CompletableDeferred<Unit>()
     private val closeSignal = CompletableDeferred<Frame.Close>()
+    private val stopSignal = CompletableDeferred<Unit>()
     private val pongs = Channel<ByteArray>(PONG_BUFFER)
     private val keepaliveOn = config.pingInterval.isPositive()
 
@@ -65,52 +85,80 @@ internal class SessionRunner(
         session.abort() // also when the caller's scope is cancelled: the socket never outlives the session
     }
 
+    /** The first ending: from the session itself or a command that applies to it (others are dropped as stale). */
+    private suspend fun firstEnding(): Ending {
+        while (true) {
+            val e = select<Ending?> {
+                ending.onAwait { it }
+                commands.onReceive { cmd -> endingFor(cmd) }
+            }
+            if (e != null) return e
+        }
+    }
+
+    private fun endingFor(cmd: Command): Ending? = when (cmd) {
+        is Command.Close -> Ending.Local(cmd.code, cmd.reason, Decision.Close(cmd.code, cmd.reason), final = true)
+        Command.Reconnect -> Ending.Drop
+        is Command.Decide -> when (val d = cmd.decision) {
+            is Decision.Close -> Ending.Local(d.code, d.reason, d, final = true)
+            is Decision.Ignore -> null
+            else -> if (cmd.epoch == epoch) Ending.Local(CloseCodes.NORMAL, "", d, final = false) else null
+        }
+    }
+
     private suspend fun runSession(): SessionResult = coroutineScope {
         val startedAt = timeSource.markNow()
-        while (hooks.decisions.tryReceive().isSuccess) {
-            // a decision from an earlier session is stale: drop it
-        }
         launch(CoroutineName("tether-reader")) { readLoop() }
         val writer = launch(CoroutineName("tether-writer")) { writeLoop() }
         val keepalive = if (keepaliveOn) launch(CoroutineName("tether-keepalive")) { keepaliveLoop() } else null
 
-        val first = select<Ending> {
-            ending.onAwait { it }
-            closeRequest.onAwait { Ending.Local(it.code, it.reason, it) }
-            hooks.decisions.onReceive { d ->
-                if (d is Decision.Close) Ending.Local(d.code, d.reason, d) else Ending.Local(CloseCodes.NORMAL, "", d)
-            }
-        }
+        val first = firstEnding()
         keepalive?.cancel()
         val disconnect = when (first) {
             is Ending.Local -> {
-                onClosing(first.code, first.reason)
+                if (first.final) {
+                    onClosing(first.code, first.reason)
+                    inbox.dropWhenFull = true // the application may have stopped reading: keep reading the socket
+                }
+                val budget = closeBudget()
                 closeSignal.complete(Frame.Close(first.code, first.reason))
-                withTimeoutOrNull(config.closeTimeout) {
+                withTimeoutOrNull(budget) {
                     writer.join()
                     select { peerClose.onAwait { }; readerDone.onAwait { } }
                 }
                 val answered = peerClose.isCompleted
                 Disconnect(
                     first.code, first.reason, byServer = false, cause = null, uptime = startedAt.elapsedNow(),
-                ).also { if (!answered) log.error("the server did not answer the close frame within ${config.closeTimeout}") }
+                ).also { if (!answered) log.error("the server did not answer the close frame within $budget") }
+            }
+            is Ending.Drop -> {
+                stopWriter(writer, minOf(closeBudget(), DROP_GRACE))
+                bestEffort(DROP_GRACE) {
+                    session.send(RawFrame(RawFrame.CLOSE, true, 0, MessageAssembler.closePayload(CloseCodes.NORMAL, "")))
+                    session.flush()
+                }
+                Disconnect(CloseCodes.NORMAL, "", byServer = false, cause = null, uptime = startedAt.elapsedNow())
             }
             is Ending.PeerClosed -> {
-                writer.cancelAndJoin()
-                awaitNoDirectWrite()
+                // frames already handed to the socket go out before the answer; what is still queued waits for the
+                // next connection
+                stopWriter(writer, closeBudget())
                 val code = first.close.code
                 val echo = if (code == MessageAssembler.NO_STATUS) ByteArray(0) else MessageAssembler.closePayload(code, "")
-                bestEffort { session.send(RawFrame(RawFrame.CLOSE, true, 0, echo)); session.flush() }
+                bestEffort(closeBudget()) { session.send(RawFrame(RawFrame.CLOSE, true, 0, echo)); session.flush() }
                 Disconnect(code, first.close.reason, byServer = true, cause = null, uptime = startedAt.elapsedNow())
             }
             is Ending.Violation -> {
-                writer.cancelAndJoin()
-                awaitNoDirectWrite()
                 val reason = truncateUtf8(first.error.message ?: "", CloseCodes.MAX_REASON_BYTES)
-                if (!first.engineSent) {
-                    bestEffort { session.send(RawFrame(RawFrame.CLOSE, true, 0, MessageAssembler.closePayload(first.code, reason))) }
+                val budget = closeBudget()
+                if (first.engineSent) {
+                    stopWriter(writer, budget) // the engine's close frame is already out: nothing may follow it
+                } else {
+                    // what the application queued before the bad frame goes out first, then the close frame
+                    closeSignal.complete(Frame.Close(first.code, reason))
+                    if (withTimeoutOrNull(budget) { writer.join() } == null) writer.cancelAndJoin()
                 }
-                withTimeoutOrNull(config.closeTimeout) { session.awaitWriterDone() }
+                withTimeoutOrNull(closeBudget()) { session.awaitWriterDone() }
                 Disconnect(first.code, reason, byServer = false, cause = first.error, uptime = startedAt.elapsedNow())
             }
             is Ending.Lost -> Disconnect(
@@ -121,7 +169,19 @@ internal class SessionRunner(
         }
         coroutineContext.cancelChildren()
         session.abort()
-        SessionResult(disconnect, (first as? Ending.Local)?.decision)
+        val forced = when (first) {
+            is Ending.Local -> first.decision
+            Ending.Drop -> Decision.Reconnect
+            else -> null
+        }
+        SessionResult(disconnect, forced)
+    }
+
+    /** Lets the writer finish the batch it is writing (so its senders learn the truth), then stops it. */
+    private suspend fun stopWriter(writer: Job, within: Duration) {
+        stopSignal.complete(Unit)
+        if (withTimeoutOrNull(within) { writer.join() } == null) writer.cancelAndJoin()
+        awaitNoDirectWrite()
     }
 
     private suspend fun readLoop() {
@@ -158,13 +218,13 @@ internal class SessionRunner(
                         ending.complete(Ending.PeerClosed(item))
                         peerClose.complete(item)
                     }
-                    is Frame -> deliver(item)
+                    is Frame -> inbox.put(item)
                 }
             }
         } catch (e: TetherException.ProtocolViolation) {
-            ending.complete(Ending.Violation(e, e.closeCode, engineSent = true))
+            ending.complete(Ending.Violation(e, e.closeCode, engineSent = session.closesOnProtocolError))
         } catch (e: TetherException.FrameTooLarge) {
-            ending.complete(Ending.Violation(e, CloseCodes.TOO_BIG, engineSent = true))
+            ending.complete(Ending.Violation(e, CloseCodes.TOO_BIG, engineSent = session.closesOnProtocolError))
         } catch (e: TetherException) {
             ending.complete(Ending.Lost(e))
         } finally {
@@ -175,20 +235,33 @@ internal class SessionRunner(
     private suspend fun writeLoop() {
         val batch = ArrayList<Any>() // taken from the outbox, written but not yet flushed; grows only when used
         try {
-            while (true) {
+            // onConnect's frames, alone, until it has returned
+            while (!connectDone.isCompleted) {
                 val next = select<Any> {
                     closeSignal.onAwait { CLOSE_SIGNAL }
-                    outbox.channel.onReceive { it }
+                    stopSignal.onAwait { STOP_SIGNAL }
+                    connectDone.onAwait { CONNECT_DONE }
+                    priority.onReceive { it }
                 }
-                if (next === CLOSE_SIGNAL) {
-                    awaitNoDirectWrite() // a direct write that began before the signal goes first
-                    while (true) write(outbox.channel.tryReceive().getOrNull() ?: break, batch)
-                    val close = closeSignal.getCompleted()
-                    session.send(RawFrame(RawFrame.CLOSE, true, 0, MessageAssembler.closePayload(close.code, close.reason)))
+                if (next === CONNECT_DONE) break
+                if (next === CLOSE_SIGNAL || next === STOP_SIGNAL) return endWriting(next, batch)
+                write(next, batch)
+                drainPriority(batch)
+                session.flush()
+                written(batch)
+            }
+            while (true) {
+                if (drainPriority(batch)) {
                     session.flush()
                     written(batch)
-                    return
                 }
+                val next = select<Any> {
+                    closeSignal.onAwait { CLOSE_SIGNAL }
+                    stopSignal.onAwait { STOP_SIGNAL }
+                    priority.onReceive { it }
+                    outbox.channel.onReceive { it }
+                }
+                if (next === CLOSE_SIGNAL || next === STOP_SIGNAL) return endWriting(next, batch)
                 write(next, batch)
                 var n = 1
                 while (n < BATCH) {
@@ -205,6 +278,31 @@ internal class SessionRunner(
             lost(batch)
             ending.complete(Ending.Lost(e))
         }
+    }
+
+    /** Writes whatever onConnect has sent so far; true if there was any. */
+    private suspend fun drainPriority(batch: MutableList<Any>): Boolean {
+        var any = false
+        while (true) {
+            write(priority.tryReceive().getOrNull() ?: return any, batch)
+            any = true
+        }
+    }
+
+    /**
+     * The close signal: what is queued now (at most one buffer's worth plus what senders were waiting with) is
+     * written, then the close frame. The stop signal: nothing more.
+     */
+    private suspend fun endWriting(signal: Any, batch: MutableList<Any>) {
+        if (signal === STOP_SIGNAL) return
+        awaitNoDirectWrite() // a direct write that began before the signal goes first
+        drainPriority(batch)
+        var budget = outbox.inFlight.get() + config.outgoingBuffer.capacity
+        while (budget-- > 0) write(outbox.channel.tryReceive().getOrNull() ?: break, batch)
+        val close = closeSignal.getCompleted()
+        session.send(RawFrame(RawFrame.CLOSE, true, 0, MessageAssembler.closePayload(close.code, close.reason)))
+        session.flush()
+        written(batch)
     }
 
     private fun written(batch: MutableList<Any>) {
@@ -228,8 +326,8 @@ internal class SessionRunner(
             return
         }
         val frame = outbox.frameOf(element)
-        if (frame is Frame.Close) {
-            requestClose(frame)
+        if (frame is Frame.Close) { // only through outgoing.onSend in a select: the other paths turn it into a command
+            requestClose(frame.code, frame.reason)
             tracked?.written?.complete(Unit)
             outbox.finished(element)
             return
@@ -239,13 +337,16 @@ internal class SessionRunner(
     }
 
     /**
-     * Writes [frame] now, from the caller's coroutine, when nothing sent earlier is still queued and the session is
-     * not closing: the fast path of a send on a live, idle connection (no hop through the writer). Returns false
-     * when the frame must go through the outbox instead (it was not handed to the socket); throws
-     * [TetherException.SendFailed] when it was handed over but the connection died before it was written.
+     * Writes [frame] now, from the caller's coroutine, when nothing sent earlier is still queued, `onConnect` has
+     * returned and the session is not closing: the fast path of a send on a live, idle connection (no hop through
+     * the writer). Returns false when the frame must go through the outbox instead (it was not handed to the
+     * socket); throws [TetherException.SendFailed] when it was handed over but the connection died before it was
+     * written.
      */
     suspend fun tryWriteNow(frame: Frame): Boolean {
-        if (closing || outbox.inFlight.get() != 0 || !direct.compareAndSet(false, true)) return false
+        if (closing || outbox.inFlight.get() != 0 || !connectDone.isCompleted || !direct.compareAndSet(false, true)) {
+            return false
+        }
         try {
             if (closing || outbox.inFlight.get() != 0) return false
             session.send(frame.toRaw())
@@ -267,7 +368,7 @@ internal class SessionRunner(
     }
 
     /** True once the session is ending: no more direct writes. */
-    private val closing: Boolean get() = closeSignal.isCompleted || ending.isCompleted
+    private val closing: Boolean get() = closeSignal.isCompleted || stopSignal.isCompleted || ending.isCompleted
 
     /** Held while a direct write hands its frame to the session; the writer waits for it before a close frame. */
     private val direct = java.util.concurrent.atomic.AtomicBoolean()
@@ -278,32 +379,45 @@ internal class SessionRunner(
             delay(config.pingInterval)
             val payload = ByteBuffer.allocate(8).putLong(++seq).array()
             val sentAt = timeSource.markNow()
-            val answered = withTimeoutOrNull(config.pongTimeout) {
-                try {
-                    session.send(RawFrame(RawFrame.PING, true, 0, payload))
-                } catch (e: TetherException) {
-                    ending.complete(Ending.Lost(e)) // the socket closed under us: the reader reports the same
-                    return@withTimeoutOrNull false
-                }
+            try {
+                session.send(RawFrame(RawFrame.PING, true, 0, payload))
+            } catch (e: TetherException) {
+                ending.complete(Ending.Lost(e)) // the socket closed under us: the reader reports the same
+                return
+            }
+            if (!awaitPong(payload)) {
+                ending.complete(Ending.Lost(TetherException.DeadLink(config.pongTimeout)))
+                return
+            }
+            hooks.observePong(payload, sentAt.elapsedNow())
+        }
+    }
+
+    /**
+     * Waits for the pong to [payload]. The pong timeout counts only time in which the reader was reading: while the
+     * application holds it back (the read-ahead is full), the pong may be unread in the socket, so the wait restarts
+     * once the reader reads again. False: the link is dead.
+     */
+    private suspend fun awaitPong(payload: ByteArray): Boolean {
+        var stallsBefore = inbox.stalls
+        while (true) {
+            val got = withTimeoutOrNull(config.pongTimeout) {
                 while (true) {
                     val p = pongs.receive()
                     if (p.contentEquals(payload)) break
                     hooks.observePong(p, null)
                 }
-                true
             }
-            if (answered == null) {
-                ending.complete(Ending.Lost(TetherException.DeadLink(config.pongTimeout)))
-                return
-            }
-            if (!answered) return
-            hooks.observePong(payload, sentAt.elapsedNow())
+            if (got != null) return true
+            if (!inbox.stalled.value && inbox.stalls == stallsBefore) return false
+            inbox.stalled.first { !it }
+            stallsBefore = inbox.stalls
         }
     }
 
-    private suspend inline fun bestEffort(crossinline block: suspend () -> Unit) {
+    private suspend inline fun bestEffort(within: Duration, crossinline block: suspend () -> Unit) {
         try {
-            withTimeoutOrNull(config.closeTimeout) { block() }
+            withTimeoutOrNull(within) { block() }
         } catch (e: CancellationException) {
             throw e
         } catch (e: TetherException) {
@@ -313,8 +427,13 @@ internal class SessionRunner(
 
     private companion object {
         val CLOSE_SIGNAL = Any()
+        val STOP_SIGNAL = Any()
+        val CONNECT_DONE = Any()
         const val BATCH = 64
         const val PONG_BUFFER = 8
+
+        /** How long `reconnect()` lets the frames already handed over, and a close frame, go out on a suspect link. */
+        val DROP_GRACE = 250.milliseconds
     }
 }
 

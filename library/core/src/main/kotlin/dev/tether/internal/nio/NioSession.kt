@@ -71,6 +71,7 @@ internal class NioSession(
 
     override val handshake: Handshake get() = opened ?: error("the upgrade has not completed")
     override val validatesUtf8: Boolean get() = true
+    override val closesOnProtocolError: Boolean get() = false
 
     override fun onConnected() {
         socket.write(ByteBuffer.wrap(upgrade.requestBytes()))
@@ -144,10 +145,8 @@ internal class NioSession(
             buf.position(buf.limit())
             phase = Phase.FAILED
             socket.setReading(false)
-            val code = (e as? TetherException.ProtocolViolation)?.closeCode ?: CloseCodes.TOO_BIG
-            val reason = dev.tether.internal.truncateUtf8(e.message ?: "", CloseCodes.MAX_REASON_BYTES)
-            runCatching { socket.write(encoder.encode(RawFrame.CLOSE, MessageAssembler.closePayload(code, reason))) }
-            fail(e)
+            fail(e) // the socket stays writable: the connection writes what is queued, then the close frame
+
         }
     }
 
