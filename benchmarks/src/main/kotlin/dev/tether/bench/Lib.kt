@@ -29,6 +29,7 @@ interface Lib {
     companion object {
         fun of(name: String): Lib = when (name) {
             "tether" -> TetherLib()
+            "tether-java" -> TetherJavaLib()
             "ktor" -> KtorLib()
             "okhttp" -> OkHttpLib()
             "java-websocket" -> JavaWebSocketLib()
@@ -37,6 +38,6 @@ interface Lib {
             else -> error("unknown library $name")
         }
 
-        val ALL = listOf("tether", "ktor", "okhttp", "java-websocket", "jetty", "nio")
+        val ALL = listOf("tether", "tether-java", "ktor", "okhttp", "java-websocket", "jetty", "nio")
     }
 }

@@ -19,9 +19,23 @@ class TetherLib : Lib {
     private val clients = java.util.concurrent.ConcurrentHashMap<String, dev.tether.WebSocketClient>()
 
     override fun open(url: String, handler: Handler?): Conn {
+        if (handler != null && System.getProperty("bench.hooks") == "true") return openWithHooks(url, handler)
         val conn = clients.computeIfAbsent(url) { client(it) }.connectIn(scope)
         runBlocking { conn.awaitConnected() }
         if (handler != null) receive(conn, handler)
+        return TetherConn(conn)
+    }
+
+    /** Experiment (-Dbench.hooks=true): the handler runs in an `onText`/`onBinary` hook instead of a receiving coroutine. */
+    private fun openWithHooks(url: String, handler: Handler): Conn {
+        val conn = webSocketClient(url) {
+            logInfo = false
+            maxFrameSize = 64L shl 20
+            maxMessageSize = 64L shl 20
+            onText { t -> (handler.onMessage(t) as? String)?.let { sendText(it) } }
+            onBinary { b -> (handler.onMessage(b) as? ByteArray)?.let { sendBinary(it) } }
+        }.connectIn(scope)
+        runBlocking { conn.awaitConnected() }
         return TetherConn(conn)
     }
 

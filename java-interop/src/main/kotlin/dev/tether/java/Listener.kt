@@ -9,8 +9,14 @@ import dev.tether.TetherException
  * [TetherException.HandlerFailed] (for [onOpen], [onText], [onBinary], [onPing] and [onPong] the [ErrorHandler]
  * also decides, by default to carry on); a throw from [onError] itself is only logged.
  *
+ * Events are queued and run in batches: one executor task runs every event queued so far. A slow listener pushes
+ * back: once the incoming buffer's worth of messages waits, the socket reader's read-ahead fills, then reading
+ * pauses (pings and the close handshake are still handled while the read-ahead has room). Frames sent from [onOpen]
+ * go before anything queued earlier.
+ *
  * When [onText] or [onBinary] is overridden, messages go here; otherwise they go to
- * [TetherConnection.receive] and [TetherConnection.frames].
+ * [TetherConnection.receive] and [TetherConnection.frames]. Closing from a listener method is fine: the blocking
+ * [TetherConnection.close] asks for the close and returns at once there.
  */
 public interface Listener {
     /** The connection opened (after every successful handshake); [status] has the handshake's data. */

@@ -12,7 +12,8 @@ import javax.net.ssl.SSLContext
 import javax.net.ssl.TrustManager
 import java.util.concurrent.CompletableFuture
 import java.util.concurrent.Executor
-import java.util.concurrent.ForkJoinPool
+import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.asExecutor
 import java.util.function.IntFunction
 import kotlin.time.toKotlinDuration
 
@@ -41,15 +42,16 @@ public class TetherClient private constructor(
     internal val disconnectHandler: DisconnectHandler?,
     internal val hasConnectProvider: Boolean,
     internal val reconnectEnabled: Boolean,
+    internal val incomingCapacity: Int,
 ) {
     /**
      * Starts a connection and returns a future that completes with its handle once it is connected (it keeps
      * reconnecting until then), or fails if it closes first. Cancelling the future closes the connection.
      */
-    public fun connect(): CompletableFuture<TetherConnection> = TetherConnection(this).firstConnect()
+    public fun connect(): CompletableFuture<TetherConnection> = TetherConnection(this).start().firstConnect()
 
     /** Starts a connection and returns its handle at once, without waiting for the connect. */
-    public fun start(): TetherConnection = TetherConnection(this)
+    public fun start(): TetherConnection = TetherConnection(this).start()
 
     public companion object {
         /** A builder for a client of [url] (`ws://` or `wss://`). */
@@ -64,7 +66,7 @@ public class TetherClient private constructor(
     public class Builder internal constructor(private val url: String) {
         private val steps = ArrayList<WebSocketClientBuilder.() -> Unit>()
         private var listener: Listener = object : Listener {}
-        private var executor: Executor = ForkJoinPool.commonPool()
+        private var executor: Executor = Dispatchers.Default.asExecutor()
         private var errorHandler: ErrorHandler? = null
         private var disconnectHandler: DisconnectHandler? = null
         private var connectProvider: ConnectProvider? = null
@@ -170,7 +172,8 @@ public class TetherClient private constructor(
         }
 
         /**
-         * The executor listener methods and handlers run on (default [ForkJoinPool.commonPool]); they run one at a
+         * The executor listener methods and handlers run on (default: the shared pool Tether's coroutines run on,
+         * `Dispatchers.Default`; give listeners that block an executor of their own); they run one at a
          * time per connection, in event order, whatever the executor.
          */
         public fun callbackExecutor(executor: Executor): Builder {
@@ -200,9 +203,10 @@ public class TetherClient private constructor(
                     connectWith { ctx: ConnectContext -> provider.provide(ctx.attempt, ctx.defaults).await() }
                 }
             }
-            webSocketClient(url, configure)
+            val config = webSocketClient(url, configure).config
             return TetherClient(
                 configure, url, listener, executor, errorHandler, disconnectHandler, provider != null, reconnectEnabled,
+                config.incomingBuffer.capacity,
             )
         }
     }

@@ -3,6 +3,8 @@ package dev.tether.java
 import dev.tether.java.internal.CallbackRunner
 
 import dev.tether.Connection
+import dev.tether.HookScope
+import kotlinx.coroutines.Deferred
 import dev.tether.ConnectionState
 import dev.tether.Decision as CoreDecision
 import dev.tether.DefaultPolicy
@@ -17,82 +19,110 @@ import kotlinx.coroutines.SupervisorJob
 import kotlinx.coroutines.flow.transformWhile
 import kotlinx.coroutines.future.future
 import kotlinx.coroutines.jdk9.asPublisher
+import kotlinx.coroutines.asCoroutineDispatcher
 import kotlinx.coroutines.launch
-import kotlinx.coroutines.withTimeoutOrNull
 import org.slf4j.LoggerFactory
 import java.time.Duration
 import java.util.Optional
 import java.util.concurrent.CompletableFuture
-import java.util.concurrent.ExecutionException
 import java.util.concurrent.Flow
 import kotlin.time.toJavaDuration
-import kotlin.time.toKotlinDuration
 
 /**
  * A running, supervised connection, for Java. Every method is thread-safe; futures complete on Tether's threads
  * (use the `…Async` variants of `CompletableFuture` to continue elsewhere). [AutoCloseable]: [close] closes with
  * 1000 and waits until everything has ended.
+ *
+ * Cost: a send queues the frame from the calling thread (no coroutine, no executor hop); listener methods run in
+ * batches, one executor task for every run of queued events.
  */
 public class TetherConnection internal constructor(private val client: TetherClient) : AutoCloseable {
     private val log = LoggerFactory.getLogger("dev.tether.java.TetherConnection")
+    private val listener = client.listener
     private val callbacks = CallbackRunner(client.executor)
     private val scope = CoroutineScope(SupervisorJob() + Dispatchers.Default + CoroutineName("tether-java"))
-    private val listener = client.listener
     private val stateDelivered = kotlinx.coroutines.CompletableDeferred<Unit>()
-    private val core: Connection
 
-    init {
-        val frameHooks = overrides("onText", String::class.java) || overrides("onBinary", ByteArray::class.java)
+    /** Completed once [core] is set: hooks wait for it, so no listener sees a half-built connection. */
+    private val ready = kotlinx.coroutines.CompletableDeferred<Unit>()
+    private val frameHooks = overrides("onText", String::class.java) || overrides("onBinary", ByteArray::class.java)
+
+    /** The hook scope of the `onConnect` running now, on the listener's thread: sends from `onOpen` go first. */
+    private val openScope = ThreadLocal<HookScope?>()
+
+    @Volatile
+    private var coreRef: Connection? = null
+    private val core: Connection get() = coreRef ?: error("the connection is not started")
+
+    /** Messages for [receive], moved from the core's incoming channel by one pump coroutine, started on first use. */
+    private val received = java.util.concurrent.ArrayBlockingQueue<Any>(client.incomingCapacity + 1)
+    private val pumpStarted = java.util.concurrent.atomic.AtomicBoolean()
+    private val pumpRoom = kotlinx.coroutines.channels.Channel<Unit>(kotlinx.coroutines.channels.Channel.CONFLATED)
+
+    /** Starts the core connection; called once, right after construction. */
+    internal fun start(): TetherConnection {
         val self = this
-        core = webSocketClient(client.url) {
+        coreRef = webSocketClient(client.url) {
             client.configure(this)
-            onConnect { onCallbacks { listener.onOpen(self, status()) } }
-            if (frameHooks) {
-                onText { text -> onCallbacks { listener.onText(self, text) } }
-                onBinary { bytes -> onCallbacks { listener.onBinary(self, bytes) } }
-            }
-            onPing { p -> onCallbacks { listener.onPing(self, p) } }
-            onPong { p, rtt -> onCallbacks { listener.onPong(self, p, rtt?.toJavaDuration()) } }
-            onError { e ->
-                val attempt = attempt
-                onCallbacks {
-                    guarded("onError") { listener.onError(self, e) }
-                    client.errorHandler?.onError(e, attempt)?.core ?: defaults(DefaultPolicy.onError(e, client.hasConnectProvider))
+            // the hooks run on the listener's executor, in the facade's queue: a listener method is called right in
+            // the hook, so a batch of events costs one executor task
+            hookDispatcher = callbacks.asCoroutineDispatcher()
+            onConnect {
+                ready.await()
+                openScope.set(this)
+                try {
+                    listener.onOpen(self, status())
+                } finally {
+                    openScope.remove()
                 }
+            }
+            if (frameHooks) {
+                onText { text -> ready.await(); listener.onText(self, text) }
+                onBinary { bytes -> ready.await(); listener.onBinary(self, bytes) }
+            }
+            onPing { p -> ready.await(); listener.onPing(self, p) }
+            onPong { p, rtt -> ready.await(); listener.onPong(self, p, rtt?.toJavaDuration()) }
+            onError { e ->
+                ready.await()
+                guarded("onError") { listener.onError(self, e) }
+                client.errorHandler?.onError(e, attempt)?.core ?: defaults(DefaultPolicy.onError(e, client.hasConnectProvider))
             }
             onDisconnect { d ->
-                val attempt = attempt
+                ready.await()
                 val info = DisconnectInfo.of(d)
-                onCallbacks {
-                    guarded("onDisconnect") { listener.onDisconnect(self, info) }
-                    client.disconnectHandler?.onDisconnect(info, attempt)?.core ?: defaults(DefaultPolicy.onDisconnect(d))
-                }
+                guarded("onDisconnect") { listener.onDisconnect(self, info) }
+                client.disconnectHandler?.onDisconnect(info, attempt)?.core ?: defaults(DefaultPolicy.onDisconnect(d))
             }
             onTerminate { closed ->
                 // last of all: after the other hooks (the core runs this one after them) and after onStateChange(CLOSED)
                 stateDelivered.await()
-                onCallbacks { guarded("onTerminate") { listener.onTerminate(self, ConnectionStatus.of(closed)) } }
+                guarded("onTerminate") { listener.onTerminate(self, ConnectionStatus.of(closed)) }
             }
         }.connect()
+        ready.complete(Unit)
         // ends by itself after Closed, so the facade's scope needs no cancelling: its work ends with the connection
         scope.launch(CoroutineName("tether-java-state")) {
             core.state.transformWhile { emit(it); it !is ConnectionState.Closed }.collect { s ->
-                onCallbacks { guarded("onStateChange") { listener.onStateChange(self, ConnectionStatus.of(s)) } }
+                callbacks.post { guarded("onStateChange") { listener.onStateChange(self, ConnectionStatus.of(s)) } }
             }
+            callbacks.call { }
             stateDelivered.complete(Unit)
         }
+        return this
     }
 
     /** The current state. */
-    public fun status(): ConnectionStatus = ConnectionStatus.of(core.state.value)
+    public fun status(): ConnectionStatus = ConnectionStatus.of(coreRef?.state?.value ?: ConnectionState.Connecting(0))
 
     /** True while connected. */
-    public fun isOpen(): Boolean = core.state.value is ConnectionState.Connected
+    public fun isOpen(): Boolean = coreRef?.state?.value is ConnectionState.Connected
 
     /**
      * Sends a text message; the future completes once it is written to the socket, or fails with
      * [TetherException.SendFailed] (buffer policy, offline policy, connection lost, closed). Cancelling the future
-     * before the frame is written withdraws it.
+     * before the frame is written withdraws it. Never blocks: sends from one thread are written in call order
+     * (with the SUSPEND policy, frames that find the buffer full wait in line). Sent from `onOpen`, frames go
+     * before anything queued while offline.
      */
     public fun sendText(text: String): CompletableFuture<Void?> = send(Frame.Text(text))
 
@@ -100,51 +130,75 @@ public class TetherConnection internal constructor(private val client: TetherCli
     public fun sendBinary(bytes: ByteArray): CompletableFuture<Void?> = send(Frame.Binary(bytes))
 
     /** Sends any frame; see [sendText]. A [Frame.Close] closes the connection. */
-    public fun send(frame: Frame): CompletableFuture<Void?> = scope.future {
-        core.send(frame)
-        null
+    public fun send(frame: Frame): CompletableFuture<Void?> {
+        val written = openScope.get()?.enqueue(frame) ?: core.enqueue(frame)
+        return SendFuture(written)
     }
 
     /**
      * Closes: stops reconnecting, writes what is queued, runs the closing handshake (forced shut after the close
-     * timeout) and ends all work. Completes with the final status. Idempotent.
+     * timeout) and ends all work. Completes with the final status, within the close timeout plus 1 s. Idempotent.
+     * From a listener method, do not wait for the future (the end waits for listener methods to return).
      * @throws IllegalArgumentException at once for an invalid code or a reason over 123 bytes of UTF-8.
      */
     public fun close(code: Int, reason: String): CompletableFuture<ConnectionStatus> {
         dev.tether.CloseCodes.requireValid(code, reason)
+        core.enqueue(Frame.Close(code, reason)) // asks now, from this thread: later sends cannot overtake it
         return scope.future { ConnectionStatus.of(core.close(code, reason)) }
     }
 
-    /** Closes with 1000 and blocks until everything has ended (safe on virtual threads). */
+    /**
+     * Closes with 1000 and blocks until everything has ended (safe on virtual threads), at most the close timeout
+     * plus 2 s. Called from a listener method it asks for the close and returns at once (waiting there would wait
+     * for itself).
+     */
     override fun close() {
-        close(1000, "").join()
+        if (callbacks.isCurrentThreadInside) {
+            core.enqueue(Frame.Close(1000, ""))
+            return
+        }
+        core.close()
     }
 
-    /** Completes with the status once connected (at once if connected); fails if the connection closes first. */
+    /**
+     * Completes with the status once connected (at once if connected); fails if the connection closes first or
+     * goes down (a refusal such as a 404 or a 401 without a connect provider) with no `reconnect()` pending.
+     */
     public fun awaitConnected(): CompletableFuture<ConnectionStatus> = scope.future { ConnectionStatus.of(core.awaitConnected()) }
 
-    /** Connects again now (ends a backoff wait or a stay-down; when connected, drops and reconnects). */
+    /** Connects again now (ends a backoff wait or a stay-down; when connected, drops the link and reconnects). */
     public fun reconnect() {
         core.reconnect()
     }
 
     /**
-     * The next message (text or binary), waiting up to [timeout]; empty on time-out or once closed. Blocks the
-     * calling thread (parks it: cheap on virtual threads). Messages come here unless the listener overrides
-     * `onText`/`onBinary`. Single consumer: do not mix with [frames].
+     * The next message (text or binary), waiting up to [timeout]; empty on time-out. Once the connection is closed
+     * and every message it received has been taken, it throws [ConnectionClosedException] (the end of the stream),
+     * so a receive loop ends instead of spinning. Blocks the calling thread (parks it: cheap on virtual threads).
+     * Messages come here unless the listener overrides `onText`/`onBinary` (then this throws
+     * [IllegalStateException]). Single consumer: do not mix with [frames].
      */
     @Throws(InterruptedException::class)
     public fun receive(timeout: Duration): Optional<Frame> {
-        val f = scope.future { withTimeoutOrNull(timeout.toKotlinDuration()) { core.incoming.receiveCatching().getOrNull() } }
-        return try {
-            Optional.ofNullable(f.get())
-        } catch (e: InterruptedException) {
-            f.cancel(true)
-            throw e
-        } catch (e: ExecutionException) {
-            Optional.empty()
-        } catch (e: java.util.concurrent.CancellationException) {
-            Optional.empty()
+        check(!frameHooks) { "messages go to the listener's onText/onBinary, not to receive()" }
+        if (pumpStarted.compareAndSet(false, true)) startPump()
+        val item = received.poll(timeout.toNanos(), java.util.concurrent.TimeUnit.NANOSECONDS)
+            ?: return Optional.empty()
+        if (item === END) {
+            received.offer(END) // every later call sees the end too
+            throw ConnectionClosedException(status())
+        }
+        pumpRoom.trySend(Unit)
+        return Optional.of(item as Frame)
+    }
+
+    /** Moves messages from the core's incoming channel to [received], waiting when it is full; then marks the end. */
+    private fun startPump() {
+        scope.launch(Dispatchers.Unconfined + CoroutineName("tether-java-receive")) {
+            for (f in core.incoming) {
+                while (!received.offer(f)) pumpRoom.receive()
+            }
+            while (!received.offer(END)) pumpRoom.receive()
         }
     }
 
@@ -154,14 +208,15 @@ public class TetherConnection internal constructor(private val client: TetherCli
      */
     public fun frames(): Flow.Publisher<Frame> = core.frames.asPublisher(Dispatchers.Default)
 
-    override fun toString(): String = "TetherConnection(${core.state.value})"
+    override fun toString(): String = "TetherConnection(${status()})"
 
     internal fun firstConnect(): CompletableFuture<TetherConnection> {
         val f = scope.future {
             try {
                 core.awaitConnected()
             } catch (e: IllegalStateException) {
-                throw (core.state.value as? ConnectionState.Closed)?.cause ?: e
+                val s = core.state.value
+                throw (s as? ConnectionState.Closed)?.cause ?: (s as? ConnectionState.Down)?.cause ?: e
             }
             this@TetherConnection
         }
@@ -172,9 +227,13 @@ public class TetherConnection internal constructor(private val client: TetherCli
     private fun overrides(name: String, type: Class<*>): Boolean =
         listener.javaClass.getMethod(name, TetherConnection::class.java, type).declaringClass != Listener::class.java
 
-    /** With reconnect disabled, a default that would reconnect closes instead (as the core does). */
+    /** With reconnect disabled, a default that would reconnect or stay down closes instead (as the core does). */
     private fun defaults(d: CoreDecision): CoreDecision =
-        if (!client.reconnectEnabled && (d is CoreDecision.Reconnect || d is CoreDecision.ReconnectAfter)) CoreDecision.Close() else d
+        if (!client.reconnectEnabled && (d is CoreDecision.Reconnect || d is CoreDecision.ReconnectAfter || d is CoreDecision.StayDown)) {
+            CoreDecision.Close()
+        } else {
+            d
+        }
 
     /**
      * Runs a listener method whose throw cannot go through the core's hook path: it is logged and reported to
@@ -195,6 +254,32 @@ public class TetherConnection internal constructor(private val client: TetherCli
         }
     }
 
-    /** Runs [block] on the callback executor, in order, and waits for it (backpressure on slow listeners). */
-    private suspend fun <T> onCallbacks(block: () -> T): T = callbacks.call(block)
+    /** A send's future: cancelling it withdraws the frame if it is not written yet. */
+    private class SendFuture(private val written: Deferred<Unit>) : CompletableFuture<Void?>() {
+        init {
+            if (written.isCompleted && !written.isCancelled) {
+                complete(null) // written at once: the common case, no handler
+            } else {
+                written.invokeOnCompletion { e -> done(e) }
+            }
+        }
+
+        private fun done(e: Throwable?) {
+            when (e) {
+                null -> complete(null)
+                is kotlinx.coroutines.CancellationException -> super.cancel(false)
+                else -> completeExceptionally(e)
+            }
+        }
+
+        override fun cancel(mayInterruptIfRunning: Boolean): Boolean {
+            written.cancel()
+            return super.cancel(mayInterruptIfRunning)
+        }
+    }
+
+    private companion object {
+        /** The end of the stream in [received]. */
+        val END = Any()
+    }
 }

@@ -1,5 +1,6 @@
 package dev.tether
 
+import kotlinx.coroutines.Deferred
 import kotlinx.coroutines.channels.ReceiveChannel
 import kotlinx.coroutines.channels.SendChannel
 import kotlinx.coroutines.flow.Flow
@@ -27,8 +28,11 @@ public interface Connection : AutoCloseable {
 
     /**
      * Whole text and binary messages from the server, across reconnects, in arrival order. Single consumer.
-     * Empty when an `onText` or `onBinary` hook is set (the hooks receive the messages instead). Closed
-     * (not cancelled) when the client ends, so what was received can still be drained.
+     * Closed (not cancelled) when the client ends, so what was received can still be drained.
+     *
+     * Messages go either here or to the `onText`/`onBinary` hooks, never both: when one of those hooks is set,
+     * this channel is closed from the start with an [IllegalStateException] that says so, so a consumer fails
+     * at once instead of waiting for ever.
      */
     public val incoming: ReceiveChannel<Frame>
 
@@ -53,6 +57,17 @@ public interface Connection : AutoCloseable {
      */
     public suspend fun send(frame: Frame)
 
+    /**
+     * Queues [frame] without suspending, for code outside coroutines (the Java facade, callbacks, other async
+     * libraries), and returns at once. The result completes when the frame is written to the socket, or fails with
+     * [TetherException.SendFailed] for the same reasons as [send]; cancelling it before the frame is written
+     * withdraws the frame. Frames enqueued from one thread are written in that order (and in order with [send]
+     * calls that returned before). With the SUSPEND overflow policy, frames that find the outgoing buffer full wait
+     * in line behind it (up to 65 536, then BUFFER_FULL) instead of suspending the caller. A [Frame.Close] closes
+     * the client (see [close]) and completes at once.
+     */
+    public fun enqueue(frame: Frame): Deferred<Unit>
+
     /** Sends a text message; see [send]. */
     public suspend fun sendText(text: String) {
         send(Frame.Text(text))
@@ -65,7 +80,9 @@ public interface Connection : AutoCloseable {
 
     /**
      * Suspends until the connection is [ConnectionState.Connected] (returns at once if it is) and returns that
-     * state. Fails with [IllegalStateException] if the client reaches [ConnectionState.Closed] first.
+     * state. Fails with [IllegalStateException] (whose cause is the state's cause) if the client reaches
+     * [ConnectionState.Closed] first, or goes [ConnectionState.Down] with no `reconnect()` pending: a Down client
+     * connects again only when told to.
      */
     public suspend fun awaitConnected(): ConnectionState.Connected
 
@@ -74,24 +91,33 @@ public interface Connection : AutoCloseable {
 
     /**
      * Connects again now. In [ConnectionState.Down] or [ConnectionState.Reconnecting] it ends the wait and attempts
-     * to connect. In [ConnectionState.Connected] it closes the connection (1000) and reconnects after the delay for
-     * the next attempt, as after a failure: use it when a protocol above notices a dead link (a missed heartbeat).
-     * No effect while connecting or closing.
+     * to connect. In [ConnectionState.Connected] it drops the connection, treating the link as suspect: frames
+     * already handed to the socket get a short grace (250 ms) to go out with a close frame (1000), no answer is
+     * awaited, and the state goes straight to [ConnectionState.Reconnecting] with the delay for the next attempt;
+     * frames still queued stay queued for the next connection. Use it when a protocol above notices a dead link
+     * (a missed heartbeat). No effect while connecting or closing. Never lost: commands are queued and read by
+     * the connection in every state.
      */
     public fun reconnect()
 
     /**
      * Closes the client: stops reconnecting, runs the closing handshake with [code] and [reason] (after frames
      * already queued are written), forces the socket shut after the close timeout, and completes every coroutine
-     * of the connection. Idempotent: later calls wait for the same end. Returns the terminal state.
+     * of the connection. Returns within `closeTimeout` of the first close request plus a slack of 1 s, whatever
+     * hooks, consumers or the server do: hooks still running then are cancelled (a hook that blocks its thread is
+     * left behind, not waited for). Idempotent: later calls wait for the same end. Returns the terminal state.
+     * Called from a hook (or another coroutine of the connection), it returns the terminal state as soon as it is
+     * decided, without waiting for the hooks (which include the caller).
      *
      * @throws IllegalArgumentException if [code] is not a valid close code or [reason] exceeds 123 UTF-8 bytes.
      */
     public suspend fun close(code: Int, reason: String = ""): ConnectionState.Closed
 
     /**
-     * Closes with 1000 and blocks the calling thread until the client has ended (see `close(code, reason)`).
-     * From a coroutine, prefer the suspending `close(code)`.
+     * Closes with 1000 and blocks the calling thread until the client has ended (see `close(code, reason)`), at most
+     * `closeTimeout` plus 2 s. It never deadlocks: called from a hook, from a coroutine of the connection, or from the
+     * thread of a `runBlocking` whose scope runs the connection (`runBlocking { client.connectIn(this).use { } }`),
+     * it asks for the close and returns without waiting. From a coroutine, prefer the suspending `close(code)`.
      */
     override fun close()
 }

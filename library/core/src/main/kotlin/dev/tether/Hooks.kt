@@ -16,10 +16,20 @@ public interface HookScope {
 
     /**
      * Queues [frame] for the socket and returns without waiting for the write: a hook that waited could deadlock
-     * with the supervisor, which waits for hooks. Fails at once with [TetherException.SendFailed] when the outgoing
-     * buffer is full (whatever its policy) or the client is closed; a frame lost later is reported to `onError`.
+     * with the supervisor, which waits for hooks. Written at once when the connection is idle; otherwise queued in
+     * call order like [Connection.enqueue] (with SUSPEND, frames that find the buffer full wait in line, up to 65 536).
+     * Fails at once with [TetherException.SendFailed] when it cannot be queued (FAIL policy and a full buffer,
+     * REJECT while offline, the client closed); a frame lost later is reported to `onError`.
+     * From `onConnect`, frames go first: before anything queued earlier (the offline outbox) and before anything
+     * sent after the connection became `Connected`, which waits until `onConnect` returns.
      */
     public suspend fun send(frame: Frame)
+
+    /**
+     * [send] without suspending, for callbacks of other libraries called from a hook: queues [frame] and returns a
+     * [Deferred] that completes when it is written (see [Connection.enqueue]).
+     */
+    public fun enqueue(frame: Frame): kotlinx.coroutines.Deferred<Unit>
 
     /** Queues a text frame; see [send]. */
     public suspend fun sendText(text: String) {

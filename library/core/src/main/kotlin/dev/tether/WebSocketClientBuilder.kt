@@ -95,6 +95,13 @@ public class WebSocketClientBuilder internal constructor(private val url: String
             field = value
         }
 
+    /**
+     * Where hooks run (default null: the connection's own dispatcher). Set it to run them on a thread of your choice,
+     * e.g. `Dispatchers.Main` on Android or an executor's `asCoroutineDispatcher()`; hooks still run one at a time
+     * and in event order, and a hook that blocks a thread of this dispatcher delays only hooks.
+     */
+    public var hookDispatcher: kotlinx.coroutines.CoroutineDispatcher? = null
+
     private var sslContext: SSLContext? = null
     private var engineFactory: EngineFactory? = null
 
@@ -252,6 +259,7 @@ public class WebSocketClientBuilder internal constructor(private val url: String
             userAgent = userAgent,
             sslContext = sslContext,
             engineFactory = engineFactory,
+            hookDispatcher = hookDispatcher,
             hooks = Hooks(onConnect, onText, onBinary, onPing, onPong, onError, onDisconnect, onTerminate),
         )
     }

@@ -47,6 +47,8 @@ public class WebSocketClientConfig internal constructor(
     /** The TLS context for `wss://`, or null for the JDK's default. Verification is always on. */
     public val sslContext: SSLContext?,
     internal val engineFactory: EngineFactory?,
+    /** Where hooks run, or null for the connection's own dispatcher. */
+    public val hookDispatcher: kotlinx.coroutines.CoroutineDispatcher?,
     /** The hooks. */
     public val hooks: Hooks,
 ) {

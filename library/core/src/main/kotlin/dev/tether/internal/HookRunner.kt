@@ -44,6 +44,15 @@ internal class HookRunner(
     val events = Channel<Event>(Channel.UNLIMITED)
     private val messagePermits = Semaphore(config.incomingBuffer.capacity)
 
+    /** Ping, pong and report events waiting: at most the incoming buffer's capacity, further ones are skipped. */
+    private val observations = java.util.concurrent.atomic.AtomicInteger()
+
+    private fun observe(event: Event) {
+        if (observations.incrementAndGet() > config.incomingBuffer.capacity || events.trySend(event).isFailure) {
+            observations.decrementAndGet() // the hooks lag a full buffer behind (or are done): skip, never block
+        }
+    }
+
     /** Frames `onConnect` sends: written before anything else on that connection (see [SessionRunner]). */
     val priority = Channel<Tracked>(Channel.UNLIMITED)
 
@@ -53,21 +62,22 @@ internal class HookRunner(
 
     /** See [HookScope.send]: never waits for the write. */
     override suspend fun send(frame: Frame) {
-        if (frame is Frame.Close) {
-            connection.close(frame.code, frame.reason)
-            return
-        }
-        val t = Tracked(frame)
-        if (inConnect) {
+        val written = enqueue(frame)
+        if (written.isCompleted) written.await() // throws at once if it failed at once (closed, buffer full)
+    }
+
+    /** See [HookScope.enqueue]. */
+    override fun enqueue(frame: Frame): Deferred<Unit> {
+        if (inConnect && frame !is Frame.Close) {
+            val t = Tracked(frame)
             outbox.inFlight.incrementAndGet()
             if (priority.trySend(t).isFailure) {
                 outbox.inFlight.decrementAndGet()
                 t.fail(dev.tether.TetherException.SendFailure.CLOSED)
             }
-        } else {
-            outbox.enqueue(t, neverSuspend = true)
+            return t.written
         }
-        if (t.written.isCompleted) t.written.await()
+        return connection.enqueue(frame) // the fast path when the connection is idle, else the outbox in call order
     }
 
     sealed class Event(val epoch: Int) {
@@ -108,17 +118,17 @@ internal class HookRunner(
     /** Reports a non-fatal error (a dropped frame) without waiting; decided like a handler failure. */
     fun report(error: TetherException) {
         log.error("reported", error)
-        if (hooks.onError != null) events.trySend(Event.Error(error, epoch()))
+        if (hooks.onError != null) observe(Event.Error(error, epoch()))
     }
 
-    /** Hands a ping to `onPing` if set; never blocks the reader. */
+    /** Hands a ping to `onPing` if set; never blocks the reader (skipped while the hooks lag a full buffer behind). */
     fun observePing(payload: ByteArray) {
-        if (hooks.onPing != null) events.trySend(Event.Ping(payload, epoch()))
+        if (hooks.onPing != null) observe(Event.Ping(payload, epoch()))
     }
 
     /** Hands a pong to `onPong` if set, like [observePing]. */
     fun observePong(payload: ByteArray, rtt: Duration?) {
-        if (hooks.onPong != null) events.trySend(Event.Pong(payload, rtt, epoch()))
+        if (hooks.onPong != null) observe(Event.Pong(payload, rtt, epoch()))
     }
 
     /**
@@ -171,9 +181,21 @@ internal class HookRunner(
             } finally {
                 messagePermits.release()
             }
-            is Event.Ping -> guarded("onPing", e) { hooks.onPing?.invoke(this, event.payload) }
-            is Event.Pong -> guarded("onPong", e) { hooks.onPong?.invoke(this, event.payload, event.rtt) }
-            is Event.Error -> afterFailure(event.error, e)
+            is Event.Ping -> try {
+                guarded("onPing", e) { hooks.onPing?.invoke(this, event.payload) }
+            } finally {
+                observations.decrementAndGet()
+            }
+            is Event.Pong -> try {
+                guarded("onPong", e) { hooks.onPong?.invoke(this, event.payload, event.rtt) }
+            } finally {
+                observations.decrementAndGet()
+            }
+            is Event.Error -> try {
+                afterFailure(event.error, e)
+            } finally {
+                observations.decrementAndGet()
+            }
             is Event.DecideError -> event.answer.complete(
                 decide("onError", { defaultOnError(event.error) }) { hooks.onError!!.invoke(this, event.error) },
             )

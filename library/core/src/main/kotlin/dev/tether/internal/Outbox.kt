@@ -19,6 +19,7 @@ internal class Tracked(val frame: Frame) {
     /** Set when the sender stopped waiting (cancelled) before the frame was taken: the writer skips it. */
     @Volatile
     var cancelled: Boolean = false
+        get() = field || written.isCancelled
 
     fun fail(reason: SendFailure, detail: String = reason.name) {
         written.completeExceptionally(TetherException.SendFailed(frame, reason, detail))
@@ -117,6 +118,67 @@ internal class Outbox(
         }
     }
 
+    private val overflow = ArrayDeque<Tracked>()
+    private val overflowWork = Channel<Unit>(Channel.CONFLATED)
+
+    /**
+     * Queues [item] without suspending, for callers outside coroutines ([dev.tether.Connection.enqueue]): in call
+     * order per thread. With SUSPEND, frames that find the buffer full wait, in order, in an overflow of at most
+     * [OVERFLOW] frames that [runOverflow] moves on as room frees (past that they fail with BUFFER_FULL); the other
+     * policies behave as for `send`.
+     */
+    fun enqueueNow(item: Tracked) {
+        inFlight.incrementAndGet()
+        synchronized(overflow) {
+            if (overflow.isEmpty()) {
+                val r = channel.trySend(item)
+                if (r.isSuccess) return
+                if (r.isClosed || closed) {
+                    inFlight.decrementAndGet()
+                    item.fail(SendFailure.CLOSED)
+                    return
+                }
+                if (config.overflow != OverflowPolicy.SUSPEND) { // FAIL (DROP_* never fail a trySend)
+                    inFlight.decrementAndGet()
+                    item.fail(SendFailure.BUFFER_FULL)
+                    return
+                }
+            }
+            if (overflow.size >= OVERFLOW) {
+                inFlight.decrementAndGet()
+                item.fail(SendFailure.BUFFER_FULL, "more than $OVERFLOW frames wait for room in the outgoing buffer")
+                return
+            }
+            overflow.addLast(item)
+        }
+        overflowWork.trySend(Unit)
+    }
+
+    /** Moves overflow frames into the buffer as room frees, in order; runs for as long as the connection. */
+    suspend fun runOverflow() {
+        while (true) {
+            overflowWork.receive()
+            while (true) {
+                val head = synchronized(overflow) { overflow.firstOrNull() } ?: break
+                try {
+                    channel.send(head)
+                } catch (e: kotlinx.coroutines.channels.ClosedSendChannelException) {
+                    failOverflow()
+                    return
+                }
+                synchronized(overflow) { overflow.removeFirst() }
+            }
+        }
+    }
+
+    /** Fails what waits in the overflow (the client ended). */
+    fun failOverflow() {
+        while (true) {
+            val t = synchronized(overflow) { overflow.removeFirstOrNull() } ?: return
+            dropped(t, SendFailure.CLOSED)
+        }
+    }
+
     /** The frame an element carries. */
     fun frameOf(element: Any): Frame = when (element) {
         is Tracked -> element.frame
@@ -153,6 +215,9 @@ internal class Outbox(
         }
     }
 }
+
+/** The most frames [Outbox.enqueueNow] lets wait beyond a full buffer. */
+private const val OVERFLOW = 65_536
 
 /** A successful [ChannelResult] (its factory is internal to kotlinx.coroutines). */
 private val SUCCESS: ChannelResult<Unit> = Channel<Unit>(Channel.CONFLATED).trySend(Unit)

@@ -156,6 +156,23 @@ internal class RealConnection private constructor(
         }
     }
 
+    override fun enqueue(frame: Frame): Deferred<Unit> {
+        if (frame is Frame.Close) {
+            CloseCodes.requireValid(frame.code, frame.reason)
+            requestClose(frame.code, frame.reason)
+            return CompletableDeferred(Unit)
+        }
+        val tracked = Tracked(frame)
+        when {
+            terminated -> tracked.fail(SendFailure.CLOSED)
+            config.offlinePolicy == OfflinePolicy.REJECT && _state.value !is ConnectionState.Connected ->
+                tracked.fail(SendFailure.NOT_CONNECTED)
+            live?.tryWriteNow(tracked) == true -> Unit
+            else -> outbox.enqueueNow(tracked)
+        }
+        return tracked.written
+    }
+
     override suspend fun awaitConnected(): ConnectionState.Connected {
         val s = state.first {
             it is ConnectionState.Connected || it is ConnectionState.Closed ||
@@ -212,17 +229,21 @@ internal class RealConnection private constructor(
 
     private suspend fun supervise(transport: Transport) {
         // Hooks run outside the connection's job: a hook that blocks or ignores cancellation cannot hold close().
-        val hooksScope = CoroutineScope(currentCoroutineContext().minusKey(Job) + Job() + CoroutineName("tether-hooks"))
+        val hooksScope = CoroutineScope(
+            currentCoroutineContext().minusKey(Job) + Job() + CoroutineName("tether-hooks") +
+                (config.hookDispatcher ?: kotlin.coroutines.EmptyCoroutineContext),
+        )
         val hookJob = hooksScope.launch { hooks.run() }
         var closed: ConnectionState.Closed? = null
         try {
             coroutineScope {
                 val delivery = launch(CoroutineName("tether-delivery")) { inbox.run() }
+                val overflow = launch(CoroutineName("tether-overflow")) { outbox.runOverflow() }
                 try {
                     closed = loop(transport, this)
                 } finally {
                     val end = closed ?: ConnectionState.Closed(CloseCodes.ABNORMAL, "cancelled", null)
-                    withContext(NonCancellable) { finish(end, hookJob, delivery, hooksScope) }
+                    withContext(NonCancellable) { finish(end, hookJob, delivery, overflow, hooksScope) }
                 }
             }
         } finally {
@@ -231,12 +252,14 @@ internal class RealConnection private constructor(
         }
     }
 
-    private suspend fun finish(end: ConnectionState.Closed, hookJob: Job, delivery: Job, hooksScope: CoroutineScope) {
+    private suspend fun finish(end: ConnectionState.Closed, hookJob: Job, delivery: Job, overflow: Job, hooksScope: CoroutineScope) {
         terminated = true
         epoch++
         delivery.cancelAndJoin()
         inbox.flushRemaining()
+        overflow.cancelAndJoin()
         outbox.close()
+        outbox.failOverflow()
         while (true) outbox.dropped(hooks.priority.tryReceive().getOrNull() ?: break, SendFailure.CLOSED)
         incomingChannel.close()
         _state.value = end

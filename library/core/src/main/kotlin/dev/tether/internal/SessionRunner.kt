@@ -363,6 +363,35 @@ internal class SessionRunner(
         }
     }
 
+    /**
+     * [tryWriteNow] without suspending, for [dev.tether.Connection.enqueue]: on an engine that can take a frame at
+     * once ([DirectWrite]), hands [tracked] to the socket and completes it when written. False: use the outbox.
+     */
+    fun tryWriteNow(tracked: Tracked): Boolean {
+        val direct = session as? DirectWrite ?: return false
+        if (closing || outbox.inFlight.get() != 0 || !connectDone.isCompleted || !this.direct.compareAndSet(false, true)) {
+            return false
+        }
+        val marker = try {
+            if (closing || outbox.inFlight.get() != 0) return false
+            direct.writeNow(tracked.frame.toRaw()) ?: return false
+        } finally {
+            this.direct.set(false)
+        }
+        if (marker === DirectWrite.WRITTEN) {
+            tracked.written.complete(Unit)
+            return true
+        }
+        marker.invokeOnCompletion { e ->
+            if (e == null) {
+                tracked.written.complete(Unit)
+            } else {
+                tracked.fail(SendFailure.CONNECTION_LOST, "the connection was lost before the frame was written")
+            }
+        }
+        return true
+    }
+
     private suspend fun awaitNoDirectWrite() {
         while (direct.get()) yield()
     }

@@ -36,7 +36,7 @@ internal class NioSession(
     private val settings: EngineSettings,
     private val upgrade: Upgrade,
     private val url: String,
-) : TransportSession, NioSocket.Listener {
+) : TransportSession, NioSocket.Listener, dev.tether.internal.DirectWrite {
     lateinit var socket: NioSocket
     private val encoder = FrameEncoder()
 
@@ -222,6 +222,19 @@ internal class NioSession(
 
     private fun resumeReadingIfPaused() {
         if (paused.get()) loop.execute { if (paused.compareAndSet(true, false) && phase == Phase.OPEN) socket.setReading(true) }
+    }
+
+    override fun writeNow(frame: RawFrame): CompletableDeferred<Unit>? {
+        if (socket.backlog > MAX_BACKLOG) return null
+        try {
+            socket.write(encoder.encode(frame.opcode, frame.data, frame.fin, frame.rsv))
+        } catch (e: TetherException) {
+            return null
+        }
+        if (socket.backlog == 0L) return dev.tether.internal.DirectWrite.WRITTEN // the common case: no marker
+        val written = CompletableDeferred<Unit>()
+        socket.flushMarker(written)
+        return written
     }
 
     override suspend fun send(frame: RawFrame) {

@@ -1,0 +1,159 @@
+package dev.tether.java;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.tether.Frame;
+import dev.tether.testkit.ConnectionScript;
+import dev.tether.testkit.ServerConnection;
+import dev.tether.testkit.TestWebSocketServer;
+import dev.tether.testkit.WireFrame;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/** The Java facade's contracts (issue 9): order, end of stream, closing from a listener, no half-built object. */
+@Timeout(120)
+class FacadeSemanticsTest {
+    private static final Duration FIVE = Duration.ofSeconds(5);
+    private final ExecutorService callbacks = Executors.newSingleThreadExecutor(r -> new Thread(r, "app-callbacks"));
+
+    @AfterEach
+    void stop() {
+        callbacks.shutdownNow();
+    }
+
+    private TetherClient.Builder quick(String url) {
+        return TetherClient.builder(url)
+                .logInfo(false)
+                .backoff(Duration.ofMillis(20), Duration.ofMillis(200), 2.0)
+                .jitter(0.0)
+                .closeTimeout(Duration.ofSeconds(2))
+                .callbackExecutor(callbacks);
+    }
+
+    @Test
+    void sendsFromOneThreadArriveInCallOrder() throws Exception {
+        try (TestWebSocketServer server = TestWebSocketServer.withScript(c -> c.awaitClosed(Duration.ofSeconds(30)))) {
+            try (TetherConnection conn = quick(server.url("/")).build().connect().get(5, TimeUnit.SECONDS)) {
+                List<CompletableFuture<Void>> sent = new ArrayList<>();
+                for (int i = 0; i < 10_000; i++) sent.add(conn.sendText("m" + i));
+                CompletableFuture.allOf(sent.toArray(new CompletableFuture[0])).get(30, TimeUnit.SECONDS);
+                List<String> got = server.getConnections().get(0).awaitReceived(10_000, Duration.ofSeconds(30))
+                        .stream().map(WireFrame::getText).collect(Collectors.toList());
+                for (int i = 0; i < 10_000; i++) assertEquals("m" + i, got.get(i), "position " + i);
+            }
+        }
+    }
+
+    @Test
+    void receiveTellsTheEndOfTheStreamFromATimeout() throws Exception {
+        try (TestWebSocketServer server = TestWebSocketServer.withScript(c -> { c.sendText("last"); c.echo(); })) {
+            TetherConnection conn = quick(server.url("/")).build().connect().get(5, TimeUnit.SECONDS);
+            assertEquals(new Frame.Text("last"), conn.receive(FIVE).orElseThrow());
+            assertEquals(Optional.empty(), conn.receive(Duration.ofMillis(20)), "a time-out is empty");
+            conn.close();
+            ConnectionClosedException end = assertThrows(ConnectionClosedException.class, () -> conn.receive(FIVE));
+            assertEquals(ConnectionStatus.Kind.CLOSED, end.getStatus().getKind());
+            assertThrows(ConnectionClosedException.class, () -> conn.receive(FIVE), "and again on every later call");
+        }
+    }
+
+    @Test
+    void closeFromAListenerReturnsAtOnceAndTheConnectionCloses() throws Exception {
+        try (TestWebSocketServer server = TestWebSocketServer.withScript(c -> { c.sendText("bye"); c.echo(); })) {
+            CountDownLatch returned = new CountDownLatch(1);
+            CountDownLatch terminated = new CountDownLatch(1);
+            long[] took = new long[1];
+            TetherClient client = quick(server.url("/")).closeTimeout(Duration.ofSeconds(30)).listener(new Listener() {
+                @Override
+                public void onText(TetherConnection c, String text) {
+                    long t0 = System.nanoTime();
+                    c.close();
+                    took[0] = System.nanoTime() - t0;
+                    returned.countDown();
+                }
+
+                @Override
+                public void onTerminate(TetherConnection c, ConnectionStatus status) {
+                    terminated.countDown();
+                }
+            }).build();
+            client.start();
+            assertTrue(returned.await(10, TimeUnit.SECONDS), "close() from the listener returned");
+            assertTrue(terminated.await(10, TimeUnit.SECONDS), "and the connection closed well within closeTimeout");
+            assertTrue(took[0] < TimeUnit.SECONDS.toNanos(5), "close() from a listener does not wait: " + took[0]);
+        }
+    }
+
+    @Test
+    void onOpenNeverSeesAHalfBuiltConnection() throws Exception {
+        try (TestWebSocketServer server = TestWebSocketServer.echo()) {
+            ConcurrentLinkedQueue<Throwable> errors = new ConcurrentLinkedQueue<>();
+            AtomicInteger opened = new AtomicInteger();
+            TetherClient client = quick(server.url("/")).callbackExecutor(Runnable::run).listener(new Listener() {
+                @Override
+                public void onOpen(TetherConnection c, ConnectionStatus status) {
+                    try {
+                        c.status().getKind();
+                        c.isOpen();
+                        opened.incrementAndGet();
+                    } catch (Throwable t) {
+                        errors.add(t);
+                    }
+                }
+            }).build();
+            List<TetherConnection> all = new ArrayList<>();
+            for (int i = 0; i < 100; i++) all.add(client.start());
+            for (TetherConnection c : all) c.awaitConnected().get(10, TimeUnit.SECONDS);
+            all.forEach(TetherConnection::close);
+            assertEquals(List.of(), new ArrayList<>(errors));
+            assertEquals(100, opened.get());
+        }
+    }
+
+    @Test
+    void framesSentFromOnOpenGoBeforeFramesQueuedWhileOffline() throws Exception {
+        AtomicInteger n = new AtomicInteger();
+        ConnectionScript script = c -> {
+            if (n.incrementAndGet() == 1) {
+                c.awaitFrame(FIVE);
+                c.drop();
+            } else {
+                c.echo();
+            }
+        };
+        try (TestWebSocketServer server = TestWebSocketServer.withScript(script)) {
+            TetherConnection conn = quick(server.url("/"))
+                    .backoff(Duration.ofSeconds(60), Duration.ofSeconds(60), 1.0)
+                    .listener(new Listener() {
+                        @Override
+                        public void onOpen(TetherConnection c, ConnectionStatus status) {
+                            c.sendText("subscribe");
+                        }
+                    }).build().connect().get(5, TimeUnit.SECONDS);
+            try (conn) {
+                while (conn.status().getKind() != ConnectionStatus.Kind.RECONNECTING) Thread.onSpinWait();
+                conn.sendText("queued");
+                conn.reconnect();
+                ServerConnection second = server.awaitConnection(FIVE);
+                if (second.getId() == 1) second = server.awaitConnection(FIVE);
+                List<String> got = second.awaitReceived(2, FIVE).stream().map(WireFrame::getText).collect(Collectors.toList());
+                assertEquals(List.of("subscribe", "queued"), got);
+            }
+        }
+    }
+}

@@ -1,0 +1,18 @@
+package dev.tether.internal
+
+import kotlinx.coroutines.CompletableDeferred
+
+/** An engine session that can take a frame without suspending (Tether's own): the fast path of [dev.tether.Connection.enqueue]. */
+internal interface DirectWrite {
+    /**
+     * Queues [frame] for the socket now. Returns null, with nothing queued, if it cannot take the frame without
+     * waiting; [WRITTEN] if every byte is already on the socket; else a deferred that completes once the frame is on
+     * the socket (and fails if the socket closes first).
+     */
+    fun writeNow(frame: RawFrame): CompletableDeferred<Unit>?
+
+    companion object {
+        /** What [writeNow] returns when the frame is already on the socket. */
+        val WRITTEN: CompletableDeferred<Unit> = CompletableDeferred(Unit)
+    }
+}
