@@ -154,6 +154,35 @@ class SupervisorVirtualTimeTest : FunSpec({
         }
     }
 
+    test("keepalive: time the reader waits for a slow consumer does not count against the pong timeout") {
+        runTest {
+            val fake = FakeTransport(testScheduler) { FakeTransport.Behavior.Accept() }
+            val pongs = java.util.concurrent.atomic.AtomicInteger()
+            val conn = start(fake) {
+                pingInterval = 1.seconds
+                pongTimeout = 1.seconds
+                incomingBuffer(2, dev.tether.OverflowPolicy.SUSPEND)
+                onPong { _, rtt -> if (rtt != null) pongs.incrementAndGet() }
+            }
+            conn.state.first { it is ConnectionState.Connected }
+            val session = fake.sessions[0]
+            // more messages than the incoming buffer and the read-ahead hold: the reader ends up waiting, and the
+            // pongs queue behind the messages, unread
+            repeat(300) { session.inbound.trySend(RawFrame(RawFrame.TEXT, true, 0, "m$it".toByteArray())) }
+            advanceTimeBy(60_000L)
+            runCurrent()
+            conn.state.value.shouldBeInstanceOf<ConnectionState.Connected>() // a minute with no pong read: not dead
+            fake.openTimes.size shouldBe 1
+            pongs.get() shouldBe 0
+            repeat(300) { (conn.incoming.receive() as dev.tether.Frame.Text).text shouldBe "m$it" }
+            advanceTimeBy(5_000L)
+            runCurrent()
+            (pongs.get() > 0) shouldBe true // the keepalive went on once the reader could read
+            conn.state.value.shouldBeInstanceOf<ConnectionState.Connected>()
+            fake.openTimes.size shouldBe 1
+        }
+    }
+
     test("a socket found closed when a keepalive ping is written is a lost connection, reconnected, not a crash") {
         runTest {
             val fake = FakeTransport(testScheduler) { n -> FakeTransport.Behavior.Accept(pingFails = n == 0) }
