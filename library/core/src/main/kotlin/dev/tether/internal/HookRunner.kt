@@ -42,19 +42,23 @@ internal class HookRunner(
      * that come in bulk, are bounded by [messagePermits] (the incoming buffer's capacity).
      */
     val events = Channel<Event>(Channel.UNLIMITED)
-    private val messagePermits = Semaphore(config.incomingBuffer.capacity)
+    private val messagePermits: Semaphore by lazy { Semaphore(config.incomingBuffer.capacity) } // only with onText/onBinary
 
-    /** Ping, pong and report events waiting: at most the incoming buffer's capacity, further ones are skipped. */
+    /**
+     * Ping, pong and report events waiting: pings and pongs while fewer than the incoming buffer's capacity wait,
+     * reports (dropped frames, failed sends) while fewer than [MAX_REPORTS]; past that they are skipped (a report is
+     * still logged), never blocking the reader or a sender.
+     */
     private val observations = java.util.concurrent.atomic.AtomicInteger()
 
-    private fun observe(event: Event) {
-        if (observations.incrementAndGet() > config.incomingBuffer.capacity || events.trySend(event).isFailure) {
-            observations.decrementAndGet() // the hooks lag a full buffer behind (or are done): skip, never block
+    private fun observe(event: Event, limit: Int) {
+        if (observations.incrementAndGet() > limit || events.trySend(event).isFailure) {
+            observations.decrementAndGet() // the hooks lag too far behind (or are done): skip, never block
         }
     }
 
     /** Frames `onConnect` sends: written before anything else on that connection (see [SessionRunner]). */
-    val priority = Channel<Tracked>(Channel.UNLIMITED)
+    val priority: Channel<Tracked>? = if (hooks.onConnect != null) Channel(Channel.UNLIMITED) else null
 
     /** True while `onConnect` runs: its sends go to [priority]. */
     @Volatile
@@ -68,7 +72,8 @@ internal class HookRunner(
 
     /** See [HookScope.enqueue]. */
     override fun enqueue(frame: Frame): Deferred<Unit> {
-        if (inConnect && frame !is Frame.Close) {
+        val priority = priority
+        if (inConnect && priority != null && frame !is Frame.Close) {
             val t = Tracked(frame)
             outbox.inFlight.incrementAndGet()
             if (priority.trySend(t).isFailure) {
@@ -118,17 +123,17 @@ internal class HookRunner(
     /** Reports a non-fatal error (a dropped frame) without waiting; decided like a handler failure. */
     fun report(error: TetherException) {
         log.error("reported", error)
-        if (hooks.onError != null) observe(Event.Error(error, epoch()))
+        if (hooks.onError != null) observe(Event.Error(error, epoch()), MAX_REPORTS)
     }
 
     /** Hands a ping to `onPing` if set; never blocks the reader (skipped while the hooks lag a full buffer behind). */
     fun observePing(payload: ByteArray) {
-        if (hooks.onPing != null) observe(Event.Ping(payload, epoch()))
+        if (hooks.onPing != null) observe(Event.Ping(payload, epoch()), config.incomingBuffer.capacity)
     }
 
     /** Hands a pong to `onPong` if set, like [observePing]. */
     fun observePong(payload: ByteArray, rtt: Duration?) {
-        if (hooks.onPong != null) observe(Event.Pong(payload, rtt, epoch()))
+        if (hooks.onPong != null) observe(Event.Pong(payload, rtt, epoch()), config.incomingBuffer.capacity)
     }
 
     /**
@@ -257,4 +262,9 @@ internal class HookRunner(
         } else {
             d
         }
+
+    private companion object {
+        /** The most reports (dropped frames, failed sends) that may wait for `onError`. */
+        const val MAX_REPORTS = 4096
+    }
 }

@@ -1,7 +1,6 @@
 package dev.tether.internal
 
 import dev.tether.Frame
-import kotlinx.coroutines.channels.Channel
 import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.StateFlow
 import java.util.concurrent.ConcurrentLinkedQueue
@@ -22,14 +21,18 @@ internal class Inbox(
     private val dropped: (Frame) -> Unit,
     private val maxFrames: Int,
     private val maxBytes: Long,
+    /** Starts the delivery coroutine ([run]); called once, when the first message has to wait here. */
+    private val startDelivery: () -> Unit,
 ) {
+    private val deliveryStarted = java.util.concurrent.atomic.AtomicBoolean()
+
     private val queue = ConcurrentLinkedQueue<Frame>()
 
     /** Messages in [queue] or being delivered; decremented only after delivery, so the fast path keeps order. */
     private val pending = AtomicInteger()
     private val bytes = AtomicLong()
-    private val work = Channel<Unit>(Channel.CONFLATED)
-    private val room = Channel<Unit>(Channel.CONFLATED)
+    private val work = Signal()
+    private val room = Signal()
     private val _stalled = MutableStateFlow(false)
 
     /** True while the reader waits for room: it is not reading the socket because the application is behind. */
@@ -45,7 +48,7 @@ internal class Inbox(
     var dropWhenFull: Boolean = false
         set(value) {
             field = value
-            room.trySend(Unit)
+            room.signal()
         }
 
     /** Reader: hands [frame] on in order; suspends only when the read-ahead is full. */
@@ -60,7 +63,7 @@ internal class Inbox(
             stalls++
             _stalled.value = true
             try {
-                room.receive()
+                room.await()
             } finally {
                 _stalled.value = false
             }
@@ -68,20 +71,21 @@ internal class Inbox(
         bytes.addAndGet(size)
         pending.incrementAndGet()
         queue.add(frame)
-        work.trySend(Unit)
+        if (deliveryStarted.compareAndSet(false, true)) startDelivery() // only connections that ever fall behind pay
+        work.signal()
     }
 
     /** The delivery coroutine: hands queued messages on, in order, for as long as the connection lives. */
     suspend fun run() {
         while (true) {
-            work.receive()
+            work.await()
             while (true) {
                 val f = queue.peek() ?: break
                 deliver(f)
                 queue.poll()
                 bytes.addAndGet(-sizeOf(f))
                 pending.decrementAndGet()
-                room.trySend(Unit)
+                room.signal()
             }
         }
     }

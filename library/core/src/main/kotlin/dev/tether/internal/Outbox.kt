@@ -38,7 +38,11 @@ internal class Outbox(
     private val config: BufferConfig,
     private val onUntrackedDrop: (Frame, SendFailure) -> Unit,
     private val onUserClose: (code: Int, reason: String) -> Unit = { _, _ -> },
+    /** Starts [runOverflow]; called once, when a frame first has to wait in the overflow. */
+    private val startOverflow: () -> Unit = {},
 ) {
+    private val overflowStarted = java.util.concurrent.atomic.AtomicBoolean()
+
     @Volatile
     private var closed = false
 
@@ -118,8 +122,8 @@ internal class Outbox(
         }
     }
 
-    private val overflow = ArrayDeque<Tracked>()
-    private val overflowWork = Channel<Unit>(Channel.CONFLATED)
+    private val overflow = ArrayDeque<Tracked>(0)
+    private val overflowWork = Signal()
 
     /**
      * Queues [item] without suspending, for callers outside coroutines ([dev.tether.Connection.enqueue]): in call
@@ -151,13 +155,14 @@ internal class Outbox(
             }
             overflow.addLast(item)
         }
-        overflowWork.trySend(Unit)
+        if (overflowStarted.compareAndSet(false, true)) startOverflow()
+        overflowWork.signal()
     }
 
     /** Moves overflow frames into the buffer as room frees, in order; runs for as long as the connection. */
     suspend fun runOverflow() {
         while (true) {
-            overflowWork.receive()
+            overflowWork.await()
             while (true) {
                 val head = synchronized(overflow) { overflow.firstOrNull() } ?: break
                 try {

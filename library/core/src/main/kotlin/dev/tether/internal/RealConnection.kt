@@ -88,6 +88,7 @@ internal class RealConnection private constructor(
         config.outgoingBuffer,
         onUntrackedDrop = { frame, reason -> hooks.report(TetherException.SendFailed(frame, reason)) },
         onUserClose = { code, reason -> requestClose(code, reason) },
+        startOverflow = { overflowJob = connectionScope.launch(CoroutineName("tether-overflow")) { outbox.runOverflow() } },
     )
     private val hooks = HookRunner(config, this, outbox, log, epoch = { epoch }, decided = { commands.trySend(it) })
 
@@ -112,13 +113,23 @@ internal class RealConnection private constructor(
     override val frames: Flow<Frame> = incomingChannel.receiveAsFlow()
     override val outgoing: SendChannel<Frame> get() = outbox.outgoing
 
-    private val inbox = Inbox(
+    private val inbox: Inbox = Inbox(
         tryDeliver = if (config.hooks.consumesFrames) hooks::tryDeliver else { f -> incomingChannel.trySend(f).isSuccess },
         deliver = if (config.hooks.consumesFrames) hooks::deliver else ::deliverSuspending,
         dropped = { hooks.report(TetherException.MessageDropped(it)) },
         maxFrames = maxOf(config.incomingBuffer.capacity, READ_AHEAD_FRAMES),
         maxBytes = READ_AHEAD_BYTES,
+        startDelivery = { deliveryJob = connectionScope.launch(CoroutineName("tether-delivery")) { inbox.run() } },
     )
+
+    /** Children of the connection's job (set in [start], before anyone can call the connection): lazy helpers run here. */
+    private lateinit var connectionScope: CoroutineScope
+
+    @Volatile
+    private var deliveryJob: Job? = null
+
+    @Volatile
+    private var overflowJob: Job? = null
 
     /** The running session while connected, for sends that can be written at once. */
     @Volatile
@@ -237,13 +248,11 @@ internal class RealConnection private constructor(
         var closed: ConnectionState.Closed? = null
         try {
             coroutineScope {
-                val delivery = launch(CoroutineName("tether-delivery")) { inbox.run() }
-                val overflow = launch(CoroutineName("tether-overflow")) { outbox.runOverflow() }
                 try {
                     closed = loop(transport, this)
                 } finally {
                     val end = closed ?: ConnectionState.Closed(CloseCodes.ABNORMAL, "cancelled", null)
-                    withContext(NonCancellable) { finish(end, hookJob, delivery, overflow, hooksScope) }
+                    withContext(NonCancellable) { finish(end, hookJob, hooksScope) }
                 }
             }
         } finally {
@@ -252,15 +261,15 @@ internal class RealConnection private constructor(
         }
     }
 
-    private suspend fun finish(end: ConnectionState.Closed, hookJob: Job, delivery: Job, overflow: Job, hooksScope: CoroutineScope) {
+    private suspend fun finish(end: ConnectionState.Closed, hookJob: Job, hooksScope: CoroutineScope) {
         terminated = true
         epoch++
-        delivery.cancelAndJoin()
+        deliveryJob?.cancelAndJoin()
         inbox.flushRemaining()
-        overflow.cancelAndJoin()
+        overflowJob?.cancelAndJoin()
         outbox.close()
         outbox.failOverflow()
-        while (true) outbox.dropped(hooks.priority.tryReceive().getOrNull() ?: break, SendFailure.CLOSED)
+        while (true) outbox.dropped(hooks.priority?.tryReceive()?.getOrNull() ?: break, SendFailure.CLOSED)
         incomingChannel.close()
         _state.value = end
         decided.complete(end)
@@ -351,7 +360,7 @@ internal class RealConnection private constructor(
             live = null
             epoch++
             // what onConnect sent but could not be written belonged to that connection: its next onConnect sends again
-            while (true) outbox.dropped(hooks.priority.tryReceive().getOrNull() ?: break, SendFailure.CONNECTION_LOST)
+            while (true) outbox.dropped(hooks.priority?.tryReceive()?.getOrNull() ?: break, SendFailure.CONNECTION_LOST)
         }.also {
             if (config.offlinePolicy == OfflinePolicy.REJECT) outbox.failQueued(SendFailure.NOT_CONNECTED)
         }
@@ -556,6 +565,9 @@ internal class RealConnection private constructor(
             connection.job = scope.launch(CoroutineName("tether-connection") + connection.inside.asContextElement(connection)) {
                 connection.supervise(transport)
             }
+            connection.connectionScope = CoroutineScope(
+                scope.coroutineContext + connection.job + connection.inside.asContextElement(connection),
+            )
             connection.job.invokeOnCompletion {
                 connection.decided.complete(ConnectionState.Closed(CloseCodes.ABNORMAL, "cancelled", null))
                 connection.terminal.complete(ConnectionState.Closed(CloseCodes.ABNORMAL, "cancelled", null))

@@ -46,7 +46,7 @@ internal class SessionRunner(
     private val config: WebSocketClientConfig,
     private val session: TransportSession,
     private val outbox: Outbox,
-    private val priority: Channel<Tracked>,
+    private val priority: Channel<Tracked>?,
     private val connectDone: Deferred<Unit>,
     private val hooks: HookRunner,
     private val inbox: Inbox,
@@ -241,7 +241,7 @@ internal class SessionRunner(
                     closeSignal.onAwait { CLOSE_SIGNAL }
                     stopSignal.onAwait { STOP_SIGNAL }
                     connectDone.onAwait { CONNECT_DONE }
-                    priority.onReceive { it }
+                    priority?.onReceive { it }
                 }
                 if (next === CONNECT_DONE) break
                 if (next === CLOSE_SIGNAL || next === STOP_SIGNAL) return endWriting(next, batch)
@@ -258,7 +258,7 @@ internal class SessionRunner(
                 val next = select<Any> {
                     closeSignal.onAwait { CLOSE_SIGNAL }
                     stopSignal.onAwait { STOP_SIGNAL }
-                    priority.onReceive { it }
+                    priority?.onReceive { it }
                     outbox.channel.onReceive { it }
                 }
                 if (next === CLOSE_SIGNAL || next === STOP_SIGNAL) return endWriting(next, batch)
@@ -282,6 +282,7 @@ internal class SessionRunner(
 
     /** Writes whatever onConnect has sent so far; true if there was any. */
     private suspend fun drainPriority(batch: MutableList<Any>): Boolean {
+        val priority = priority ?: return false
         var any = false
         while (true) {
             write(priority.tryReceive().getOrNull() ?: return any, batch)
