@@ -46,7 +46,8 @@ public class TetherClient private constructor(
 ) {
     /**
      * Starts a connection and returns a future that completes with its handle once it is connected (it keeps
-     * reconnecting until then), or fails if it closes first. Cancelling the future closes the connection.
+     * reconnecting until then), or fails with the cause if it closes first or goes down (a refusal such as a 404,
+     * or a 401 without a connect provider); the connection is then closed. Cancelling the future closes it too.
      */
     public fun connect(): CompletableFuture<TetherConnection> = TetherConnection(this).start().firstConnect()
 

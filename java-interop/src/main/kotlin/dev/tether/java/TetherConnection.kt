@@ -220,7 +220,8 @@ public class TetherConnection internal constructor(private val client: TetherCli
             }
             this@TetherConnection
         }
-        f.whenComplete { _, e -> if (e is java.util.concurrent.CancellationException) close(1000, "") }
+        // cancelled, or failed (closed, or down after a refusal such as a 404): the caller has no handle, so end it
+        f.whenComplete { _, e -> if (e != null) core.enqueue(Frame.Close(1000, "")) }
         return f
     }
 

@@ -126,6 +126,20 @@ class FacadeSemanticsTest {
     }
 
     @Test
+    void connectAndAwaitConnectedFailPromptlyWhenTheServerRefusesFor404() throws Exception {
+        try (TestWebSocketServer server = new TestWebSocketServer(r -> dev.tether.testkit.HandshakeResponse.refuse(404)).start()) {
+            TetherClient client = quick(server.url("/")).build();
+            java.util.concurrent.ExecutionException e = assertThrows(java.util.concurrent.ExecutionException.class,
+                    () -> client.connect().get(5, TimeUnit.SECONDS));
+            assertEquals(404, ((dev.tether.TetherException.HandshakeFailed) e.getCause()).getStatus());
+            try (TetherConnection conn = client.start()) {
+                assertThrows(java.util.concurrent.ExecutionException.class, () -> conn.awaitConnected().get(5, TimeUnit.SECONDS));
+                assertEquals(ConnectionStatus.Kind.DOWN, conn.status().getKind());
+            }
+        }
+    }
+
+    @Test
     void framesSentFromOnOpenGoBeforeFramesQueuedWhileOffline() throws Exception {
         AtomicInteger n = new AtomicInteger();
         ConnectionScript script = c -> {
