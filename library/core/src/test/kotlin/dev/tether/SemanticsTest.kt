@@ -207,6 +207,30 @@ class SemanticsTest : FunSpec({
         }
     }
 
+    test("a hook that suspends cannot hold close() beyond closeTimeout: it is cancelled") {
+        TestWebSocketServer.withScript { it.sendText("x"); it.echo() }.use { server ->
+            val entered = CompletableDeferred<Unit>()
+            val cancelled = CompletableDeferred<Unit>()
+            val conn = quickClient(server.url()) {
+                closeTimeout = 1.seconds
+                onText {
+                    entered.complete(Unit)
+                    try {
+                        delay(30_000)
+                    } catch (e: kotlinx.coroutines.CancellationException) {
+                        cancelled.complete(Unit)
+                        throw e
+                    }
+                }
+            }.connect()
+            withTimeout(10.seconds) { entered.await() }
+            val t0 = TimeSource.Monotonic.markNow()
+            conn.close(1000, "")
+            t0.elapsedNow().inWholeMilliseconds shouldBeLessThan 3_000L // closeTimeout + documented slack
+            withTimeout(5.seconds) { cancelled.await() }
+        }
+    }
+
     test("close() with a full incoming buffer answers the server's close promptly") {
         TestWebSocketServer.withScript { c -> repeat(200) { c.sendText("m$it") }; c.echo() }.use { server ->
             val conn = quickClient(server.url()) {
