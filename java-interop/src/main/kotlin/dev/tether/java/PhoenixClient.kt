@@ -21,7 +21,7 @@ import java.time.Duration
 import java.util.concurrent.CompletableFuture
 import java.util.concurrent.CompletionStage
 import java.util.concurrent.Executor
-import java.util.concurrent.ForkJoinPool
+import kotlinx.coroutines.asExecutor
 import java.util.function.IntFunction
 import java.util.function.Supplier
 import kotlin.time.toKotlinDuration
@@ -38,18 +38,68 @@ import kotlin.time.toKotlinDuration
  * }
  * ```
  */
-public class PhoenixClient private constructor(private val socket: PhoenixSocket, executor: Executor) : AutoCloseable {
+public class PhoenixClient private constructor(
+    private val socket: PhoenixSocket,
+    executor: Executor,
+    private val onError: java.util.function.Consumer<dev.tether.TetherException>?,
+) : AutoCloseable {
+    private val log = org.slf4j.LoggerFactory.getLogger("dev.tether.java.PhoenixClient")
+
+    /** A listener of yours threw: logged and given to the builder's `onError`; nothing else is harmed. */
+    private fun listenerFailed(name: String, e: Throwable) {
+        val error = dev.tether.TetherException.HandlerFailed(name, e)
+        log.warn("listener {} threw: {}", name, e.toString())
+        try {
+            onError?.accept(error)
+        } catch (again: Exception) {
+            log.warn("onError threw: {}", again.toString())
+        }
+    }
+
     private val scope = CoroutineScope(SupervisorJob() + Dispatchers.Default + CoroutineName("tether-java-phoenix"))
     private val callbacks = CallbackRunner(executor)
 
     /** Starts connecting (and reconnecting) and returns this client. */
     public fun connect(): PhoenixClient {
         socket.connect()
+        started = true
         return this
     }
 
     /** True while the socket is connected. */
     public fun isConnected(): Boolean = socket.isConnected
+
+    /**
+     * The socket's connection state: kind, attempt, close code and reason, and the cause (a refused handshake is a
+     * `TetherException.HandshakeFailed` with its status). A snapshot: [addEventListener] sees every transition.
+     */
+    public fun status(): ConnectionStatus =
+        if (started) ConnectionStatus.of(socket.state.value) else ConnectionStatus.of(dev.tether.ConnectionState.Connecting(0))
+
+    @Volatile
+    private var started = false
+
+    /**
+     * Delivers every event of the socket and its channels (opened, closed with code and reason, connect failures,
+     * reconnects scheduled, errors, joins, rejoins, errored and left channels) to [listener], in order, never
+     * conflated, on the callback executor. A listener that falls more than 1 024 events behind misses the newest
+     * and is told how many with an EVENTS_DROPPED event. Close the result to stop. Add it before [connect] to see
+     * the first open.
+     */
+    public fun addEventListener(listener: PhoenixEventListener): AutoCloseable {
+        val job = scope.launch(CoroutineName("tether-java-phoenix-events"), start = kotlinx.coroutines.CoroutineStart.UNDISPATCHED) {
+            socket.events.collect { e ->
+                callbacks.call {
+                    try {
+                        listener.onEvent(PhoenixEventInfo.of(e))
+                    } catch (t: Exception) {
+                        listenerFailed("onEvent", t)
+                    }
+                }
+            }
+        }
+        return AutoCloseable { job.cancel() }
+    }
 
     /** A new channel for [topic] with no join params. */
     public fun channel(topic: String): Channel = channel(topic) { "{}" }
@@ -114,7 +164,15 @@ public class PhoenixClient private constructor(private val socket: PhoenixSocket
         /** Delivers every message to [listener], in order, on the callback executor; close the result to stop. */
         public fun addMessageListener(listener: MessageListener): AutoCloseable {
             val job = scope.launch(CoroutineName("tether-java-phoenix-messages")) {
-                channel.messages.collect { m -> callbacks.call { runCatching { listener.onMessage(PhoenixMessage.of(m)) } } }
+                channel.messages.collect { m ->
+                    callbacks.call {
+                        try {
+                            listener.onMessage(PhoenixMessage.of(m))
+                        } catch (t: Exception) {
+                            listenerFailed("onMessage", t)
+                        }
+                    }
+                }
             }
             return AutoCloseable { job.cancel() }
         }
@@ -149,7 +207,38 @@ public class PhoenixClient private constructor(private val socket: PhoenixSocket
         private val headers = LinkedHashMap<String, String>()
         private var logInfo = true
         private var logErrors = true
-        private var executor: Executor = ForkJoinPool.commonPool()
+        private var executor: Executor = Dispatchers.Default.asExecutor()
+        private var onError: java.util.function.Consumer<dev.tether.TetherException>? = null
+        private var onDecodeError: java.util.function.Consumer<dev.tether.TetherException>? = null
+        private var messageBuffer: Pair<Int, dev.tether.OverflowPolicy>? = null
+        private var maxQueuedPushes: Int? = null
+        private var outgoingBuffer: Pair<Int, dev.tether.OverflowPolicy>? = null
+        private var incomingBuffer: Pair<Int, dev.tether.OverflowPolicy>? = null
+
+        /**
+         * Called with every non-fatal error (a callback that threw, a frame that is not a Phoenix message, a message a
+         * channel dropped because its buffer was full). Runs on Tether's threads: keep it short.
+         */
+        public fun onError(listener: java.util.function.Consumer<dev.tether.TetherException>): Builder = apply { onError = listener }
+
+        /** Called with every frame from the server that is not a Phoenix message (the socket carries on). */
+        public fun onDecodeError(listener: java.util.function.Consumer<dev.tether.TetherException>): Builder = apply { onDecodeError = listener }
+
+        /** Each channel's buffer for message listeners (default 1 024, DROP_OLDEST; DROP_NEWEST also allowed). */
+        public fun messageBuffer(capacity: Int, overflow: dev.tether.OverflowPolicy): Builder =
+            apply { messageBuffer = capacity to overflow }.also { phoenixSocket(endpoint) { messageBuffer(capacity, overflow) } }
+
+        /** Pushes a channel holds while not joined (default 10 000); past that a push fails at once (FAILED). */
+        public fun maxQueuedPushes(count: Int): Builder =
+            apply { maxQueuedPushes = count }.also { phoenixSocket(endpoint) { maxQueuedPushes = count } }
+
+        /** The connection's outgoing buffer (default 64, SUSPEND: pushes past it wait in line, at most 65 536). */
+        public fun outgoingBuffer(capacity: Int, overflow: dev.tether.OverflowPolicy): Builder =
+            apply { outgoingBuffer = capacity to overflow }.also { dev.tether.webSocketClient("ws://x/") { outgoingBuffer(capacity, overflow) } }
+
+        /** The connection's incoming buffer (default 64, SUSPEND). */
+        public fun incomingBuffer(capacity: Int, overflow: dev.tether.OverflowPolicy): Builder =
+            apply { incomingBuffer = capacity to overflow }.also { dev.tether.webSocketClient("ws://x/") { incomingBuffer(capacity, overflow) } }
 
         /** Connect params, evaluated before every connect. */
         public fun params(supplier: Supplier<Map<String, String>>): Builder = apply { params = { supplier.get() } }
@@ -182,7 +271,10 @@ public class PhoenixClient private constructor(private val socket: PhoenixSocket
         /** Log errors at WARN (default true). */
         public fun logErrors(enabled: Boolean): Builder = apply { logErrors = enabled }
 
-        /** The executor listeners run on (default [ForkJoinPool.commonPool]), one at a time, in order. */
+        /**
+         * The executor listeners run on (default: the shared pool Tether's coroutines run on, `Dispatchers.Default`;
+         * give listeners that block an executor of their own), one at a time, in order.
+         */
         public fun callbackExecutor(executor: Executor): Builder = apply { this.executor = executor }
 
         /** The client (not yet connected). @throws IllegalArgumentException for an invalid option. */
@@ -203,13 +295,21 @@ public class PhoenixClient private constructor(private val socket: PhoenixSocket
                 val hs = headers.toMap()
                 val li = logInfo
                 val le = logErrors
+                val ob = outgoingBuffer
+                val ib = incomingBuffer
                 tether {
                     headers(hs)
                     logInfo = li
                     logErrors = le
+                    ob?.let { outgoingBuffer(it.first, it.second) }
+                    ib?.let { incomingBuffer(it.first, it.second) }
                 }
+                messageBuffer?.let { messageBuffer(it.first, it.second) }
+                maxQueuedPushes?.let { maxQueuedPushes = it }
+                onError?.let { c -> onError { c.accept(it) } }
+                onDecodeError?.let { c -> onDecodeError { c.accept(it as? dev.tether.TetherException ?: dev.tether.TetherException.DecodeFailed(it.toString(), it)) } }
             }
-            return PhoenixClient(socket, executor)
+            return PhoenixClient(socket, executor, onError)
         }
     }
 }

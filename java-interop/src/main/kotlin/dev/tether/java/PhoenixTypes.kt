@@ -6,14 +6,19 @@ import dev.tether.phoenix.Reply
 
 /** A Phoenix reply, for Java: [status], and the response as JSON text or bytes. Immutable. */
 public class PhoenixReply private constructor(
-    /** OK, ERROR or TIMEOUT. */
+    /** OK, ERROR, TIMEOUT or FAILED. */
     public val status: Status,
-    /** The response as JSON text (null for a binary response or a timeout). */
+    /** The response as JSON text (null for a binary response, a timeout or a failure). */
     public val responseJson: String?,
     private val bytes: ByteArray?,
+    /** Why the push was not sent or written ([Status.FAILED]), else null. */
+    public val failure: dev.tether.TetherException? = null,
 ) {
-    /** The outcome of a join, leave or push. */
-    public enum class Status { OK, ERROR, TIMEOUT }
+    /**
+     * The outcome of a join, leave or push: the server's `ok` or `error`, no reply in time, or FAILED when it could
+     * not be sent or written (see [failure]).
+     */
+    public enum class Status { OK, ERROR, TIMEOUT, FAILED }
 
     /** True for [Status.OK]. */
     public fun isOk(): Boolean = status == Status.OK
@@ -21,13 +26,15 @@ public class PhoenixReply private constructor(
     /** A copy of a binary response, or null. */
     public fun responseBytes(): ByteArray? = bytes?.copyOf()
 
-    override fun toString(): String = "PhoenixReply($status, ${responseJson ?: bytes?.let { "${it.size} bytes" }})"
+    override fun toString(): String =
+        "PhoenixReply($status, ${responseJson ?: bytes?.let { "${it.size} bytes" } ?: failure?.message})"
 
     internal companion object {
         fun of(r: Reply): PhoenixReply = when (r) {
             is Reply.Ok -> make(Status.OK, r.response)
             is Reply.Error -> make(Status.ERROR, r.response)
             Reply.Timeout -> PhoenixReply(Status.TIMEOUT, null, null)
+            is Reply.Failed -> PhoenixReply(Status.FAILED, null, null, r.cause)
         }
 
         private fun make(status: Status, p: Payload) = when (p) {

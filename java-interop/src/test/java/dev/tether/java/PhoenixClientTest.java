@@ -160,4 +160,53 @@ class PhoenixClientTest {
             waitClosed(server);
         }
     }
+
+    @Test
+    void stateEventsErrorsAndBufferOptionsFromJava() throws Exception {
+        try (FakePhoenixServer server = new FakePhoenixServer().start()) {
+            AtomicInteger refusals = new AtomicInteger(1);
+            server.getServer().setHandshakeHandler(r -> refusals.getAndDecrement() > 0
+                    ? dev.tether.testkit.HandshakeResponse.refuse(403)
+                    : dev.tether.testkit.HandshakeResponse.accept());
+            Recorder<PhoenixEventInfo> events = new Recorder<>();
+            Recorder<dev.tether.TetherException> errors = new Recorder<>();
+            Recorder<dev.tether.TetherException> decodeErrors = new Recorder<>();
+            PhoenixClient client = quick(server)
+                    .messageBuffer(8, dev.tether.OverflowPolicy.DROP_NEWEST)
+                    .maxQueuedPushes(100)
+                    .outgoingBuffer(32, dev.tether.OverflowPolicy.SUSPEND)
+                    .incomingBuffer(32, dev.tether.OverflowPolicy.SUSPEND)
+                    .onError(errors::record)
+                    .onDecodeError(decodeErrors::record)
+                    .build();
+            client.addEventListener(events::record);
+            try (PhoenixClient socket = client.connect()) {
+                PhoenixEventInfo failed = events.awaitItem(FIVE, e -> e.getKind() == PhoenixEventInfo.Kind.CONNECT_FAILED);
+                assertEquals(403, ((dev.tether.TetherException.HandshakeFailed) failed.getError()).getStatus());
+                events.awaitItem(FIVE, e -> e.getKind() == PhoenixEventInfo.Kind.RECONNECT_SCHEDULED);
+                events.awaitItem(FIVE, e -> e.getKind() == PhoenixEventInfo.Kind.OPENED);
+                assertEquals(ConnectionStatus.Kind.CONNECTED, socket.status().getKind());
+                PhoenixClient.Channel room = socket.channel("room:j");
+                room.join().get(5, TimeUnit.SECONDS);
+                PhoenixEventInfo joined = events.awaitItem(FIVE, e -> e.getKind() == PhoenixEventInfo.Kind.JOINED);
+                assertEquals("room:j", joined.getTopic());
+                room.addMessageListener(m -> { throw new IllegalStateException("listener bug"); });
+                long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+                while (errors.getItems().isEmpty() && System.nanoTime() < until) { // messages are hot: until subscribed
+                    server.broadcast("room:j", "hello", "{}");
+                    Thread.sleep(20);
+                }
+                dev.tether.TetherException bug = errors.awaitItem(FIVE, e -> e instanceof dev.tether.TetherException.HandlerFailed);
+                assertEquals("onMessage", ((dev.tether.TetherException.HandlerFailed) bug).getHook());
+                server.getServer().getConnections().get(server.getServer().getConnections().size() - 1).sendText("not phoenix");
+                decodeErrors.awaitItem(FIVE, e -> e instanceof dev.tether.TetherException.DecodeFailed);
+                assertTrue(room.push("echo", "{\"still\":\"fine\"}").get(5, TimeUnit.SECONDS).isOk());
+                server.kickSockets(4001, "kicked");
+                PhoenixEventInfo closed = events.awaitItem(FIVE, e -> e.getKind() == PhoenixEventInfo.Kind.CLOSED);
+                assertEquals(4001, closed.getCode());
+                assertEquals("kicked", closed.getReason());
+                assertTrue(closed.getByServer());
+            }
+        }
+    }
 }

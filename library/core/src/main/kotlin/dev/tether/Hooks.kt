@@ -56,6 +56,23 @@ public class Hooks internal constructor(
     internal val onDisconnect: (suspend HookScope.(Disconnect) -> Decision)?,
     internal val onTerminate: (suspend HookScope.(ConnectionState.Closed) -> Unit)?,
 ) {
+    /**
+     * The names of the hooks that are set (`onConnect`, `onText`, `onBinary`, `onPing`, `onPong`, `onError`,
+     * `onDisconnect`, `onTerminate`): for libraries built on Tether that must own some of them (the Phoenix socket
+     * rejects a `tether { onText { } }` it would otherwise have to override).
+     */
+    public val defined: Set<String>
+        get() = buildSet {
+            if (onConnect != null) add("onConnect")
+            if (onText != null) add("onText")
+            if (onBinary != null) add("onBinary")
+            if (onPing != null) add("onPing")
+            if (onPong != null) add("onPong")
+            if (onError != null) add("onError")
+            if (onDisconnect != null) add("onDisconnect")
+            if (onTerminate != null) add("onTerminate")
+        }
+
     /** True when frames go to `onText`/`onBinary` instead of [Connection.incoming]. */
     internal val consumesFrames: Boolean get() = onText != null || onBinary != null
 }

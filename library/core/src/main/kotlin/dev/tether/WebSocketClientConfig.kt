@@ -52,6 +52,9 @@ public class WebSocketClientConfig internal constructor(
     /** The hooks. */
     public val hooks: Hooks,
 ) {
+    /** True when a connect provider (`connectWith { }`) is set. */
+    public val hasConnectProvider: Boolean get() = connectProvider != null
+
     override fun toString(): String =
         "WebSocketClientConfig(url=${dev.tether.internal.Redaction.url(url)}, headers=${headers.keys}, " +
             "subprotocols=$subprotocols, connectTimeout=$connectTimeout, pingInterval=$pingInterval, " +

@@ -1,6 +1,13 @@
 package dev.tether.phoenix
 
 import kotlinx.coroutines.CompletableDeferred
+import kotlinx.coroutines.CoroutineName
+import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.channels.BufferOverflow
+import kotlinx.coroutines.channels.Channel
+import kotlinx.coroutines.flow.filter
+import kotlinx.coroutines.flow.filterIsInstance
+import kotlinx.coroutines.flow.mapNotNull
 import kotlinx.coroutines.Job
 import kotlinx.coroutines.delay
 import kotlinx.coroutines.flow.MutableSharedFlow
@@ -9,6 +16,7 @@ import kotlinx.coroutines.flow.SharedFlow
 import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.asStateFlow
 import kotlinx.coroutines.flow.first
+import kotlinx.coroutines.isActive
 import kotlinx.coroutines.launch
 import kotlinx.coroutines.withTimeoutOrNull
 import kotlinx.serialization.json.JsonObject
@@ -37,9 +45,20 @@ public class PhoenixChannel internal constructor(
     private val buffer = ArrayDeque<Push>()
     private val unmatched = ArrayDeque<Message>()
     private val waiters = ArrayList<Waiter>()
-    private val _messages = MutableSharedFlow<Message>(extraBufferCapacity = 256)
+    private val _messages = MutableSharedFlow<Message>(extraBufferCapacity = 64)
+
+    /**
+     * The channel's own buffer between the socket's router and the `messages` collectors: the router never waits
+     * for a collector; a full buffer drops by the configured policy and reports it.
+     */
+    private val delivery = Channel<Message>(
+        socket.config.messageBuffer,
+        if (socket.config.messageOverflow == dev.tether.OverflowPolicy.DROP_NEWEST) BufferOverflow.DROP_LATEST else BufferOverflow.DROP_OLDEST,
+    ) { m -> socket.report(dev.tether.TetherException.MessageDropped(dev.tether.Frame.Text(m.toString()))) }
+    private var deliveryJob: Job? = null
     private var rejoinTimer: Job? = null
     private var rejoinTries = 0
+    private var everJoined = false
 
     @Volatile
     private var joinCalled = false
@@ -57,9 +76,28 @@ public class PhoenixChannel internal constructor(
 
     /**
      * Every message for this channel from its current join (broadcasts, pushes from the server, presence events),
-     * as a hot flow: collectors see what arrives while they collect. Replies go to their [Push] instead.
+     * as a hot flow: collectors see what arrives while they collect. Replies go to their [Push] instead. Messages
+     * reach collectors through the channel's own buffer (`messageBuffer`, default 1 024, DROP_OLDEST): a collector
+     * that falls further behind loses messages (each drop reported to the socket's `onError`), and never stalls other
+     * channels, replies or the heartbeat.
      */
     public val messages: SharedFlow<Message> = _messages
+
+    /** The messages with [event], decoded with [deserializer]; one that does not fit is reported and skipped. */
+    public fun <T> messages(event: String, deserializer: kotlinx.serialization.KSerializer<T>): kotlinx.coroutines.flow.Flow<T> =
+        _messages.mapNotNull { m ->
+            if (m.event != event) return@mapNotNull null
+            try {
+                m.payload.decode(deserializer, socket.config.json)
+            } catch (e: dev.tether.TetherException.DecodeFailed) {
+                socket.report(e)
+                null
+            }
+        }
+
+    /** This channel's events (joining, joined, errored, left), in order, never conflated: see [PhoenixEvent]. */
+    public val events: kotlinx.coroutines.flow.Flow<PhoenixEvent.ChannelEvent> =
+        socket.events.filterIsInstance<PhoenixEvent.ChannelEvent>().filter { it.topic == topic }
 
     /** Presence on this channel, synced from `presence_state` and `presence_diff`. */
     public val presence: Presence = Presence(this)
@@ -77,6 +115,9 @@ public class PhoenixChannel internal constructor(
         socket.onSerial {
             check(!joinCalled) { "tried to join multiple times: 'join' can only be called once per channel" }
             joinCalled = true
+            deliveryJob = socket.scope.launch(Dispatchers.Default + CoroutineName("tether-phoenix-$topic")) {
+                for (m in delivery) _messages.emit(m)
+            }
             joinTimeout = timeout
             socket.register(this)
             rejoin()
@@ -92,18 +133,47 @@ public class PhoenixChannel internal constructor(
 
     /**
      * Pushes [event] with [payload] and returns the [Push] at once; await its reply with [Push.await] or
-     * [Push.onReply]. Sent now if joined, else when the join succeeds; the timeout runs from now.
+     * [Push.onReply]. Sent now if joined, else when the join succeeds; the timeout runs from now. Never lost
+     * without a word: a push that cannot be queued or written completes at once with [Reply.Failed] and the reason
+     * (more than `maxQueuedPushes` waiting for the join, the outgoing buffer's line full, the socket closed).
+     * Pushes from one caller go out in order.
      * @throws IllegalStateException before [join].
      */
     public fun push(event: String, payload: Payload = Payload.EMPTY, timeout: Duration = socket.config.pushTimeout): Push {
         check(joinCalled) { "tried to push '$event' to '$topic' before joining; call join() first" }
         val p = Push(this, event, payload, timeout) { push, _ -> push.ref?.let { pending.remove(it) } }
+        if (!socket.scope.isActive) { // the socket is closed: nothing would ever send or time it out
+            p.failed(dev.tether.TetherException.SendFailed(dev.tether.Frame.Text("$topic $event"), dev.tether.TetherException.SendFailure.CLOSED, "the socket is closed"))
+            return p
+        }
         p.startTimer()
         socket.scope.launch {
             if (p.isDone) return@launch
-            if (socket.isConnected && isJoined) sendPush(p) else buffer.addLast(p)
+            if (socket.isConnected && isJoined && buffer.isEmpty()) sendPush(p) else queue(p)
         }
         return p
+    }
+
+    /** Pushes [value] encoded with [serializer] as JSON; see [push]. */
+    public fun <T> push(
+        event: String,
+        value: T,
+        serializer: kotlinx.serialization.KSerializer<T>,
+        timeout: Duration = socket.config.pushTimeout,
+    ): Push = push(event, Payload.Json(socket.config.json.encodeToJsonElement(serializer, value)), timeout)
+
+    /** Holds [p] until the channel is joined; past `maxQueuedPushes` it fails at once. */
+    private fun queue(p: Push) {
+        if (buffer.size >= socket.config.maxQueuedPushes) {
+            p.failed(
+                dev.tether.TetherException.SendFailed(
+                    dev.tether.Frame.Text("$topic ${p.event}"), dev.tether.TetherException.SendFailure.BUFFER_FULL,
+                    "more than ${socket.config.maxQueuedPushes} pushes wait for channel $topic to be joined",
+                ),
+            )
+            return
+        }
+        buffer.addLast(p)
     }
 
     /** Pushes a JSON payload; see [push]. */
@@ -170,11 +240,19 @@ public class PhoenixChannel internal constructor(
         return p
     }
 
-    private fun closed() {
+    private fun closed(byServer: Boolean = false) {
+        val was = _state.value
         _state.value = ChannelState.CLOSED
         rejoinTimer?.cancel()
         firstJoin.complete(Reply.Error(Payload.EMPTY))
         socket.unregister(this)
+        if (was != ChannelState.CLOSED) socket.emit(PhoenixEvent.Left(topic, byServer))
+        delivery.close() // its collectors get what is buffered, then the delivery coroutine ends
+        while (buffer.isNotEmpty()) {
+            buffer.removeFirst().failed(
+                dev.tether.TetherException.SendFailed(dev.tether.Frame.Text(topic), dev.tether.TetherException.SendFailure.CLOSED, "channel $topic left"),
+            )
+        }
     }
 
     private suspend fun rejoin() {
@@ -190,6 +268,7 @@ public class PhoenixChannel internal constructor(
         val ref = socket.makeRef()
         joinRef = ref
         _state.value = ChannelState.JOINING
+        socket.emit(PhoenixEvent.Joining(topic, ref, rejoin = everJoined))
         val payload = try {
             params()
         } catch (e: kotlinx.coroutines.CancellationException) {
@@ -211,28 +290,44 @@ public class PhoenixChannel internal constructor(
             is Reply.Ok -> {
                 _state.value = ChannelState.JOINED
                 rejoinTries = 0
+                socket.emit(PhoenixEvent.Joined(topic, push.ref!!, reply.response, rejoin = everJoined))
+                everJoined = true
                 firstJoin.complete(reply)
-                while (buffer.isNotEmpty()) buffer.removeFirst().let { if (!it.isDone) sendPush(it) }
+                while (buffer.isNotEmpty() && isJoined && socket.isConnected) buffer.removeFirst().let { if (!it.isDone) sendPush(it) }
             }
             is Reply.Error -> {
                 _state.value = ChannelState.ERRORED
+                socket.emit(PhoenixEvent.Errored(topic, "join refused", reply))
                 firstJoin.complete(reply)
                 scheduleRejoin()
             }
-            Reply.Timeout -> {
+            Reply.Timeout, is Reply.Failed -> {
                 socket.send(Message(push.ref, socket.makeRef(), topic, Events.LEAVE, Payload.EMPTY))
                 _state.value = ChannelState.ERRORED
+                socket.emit(PhoenixEvent.Errored(topic, if (reply is Reply.Failed) "join not sent" else "join timed out", reply))
                 firstJoin.complete(reply)
                 scheduleRejoin()
             }
         }
     }
 
+    /** Sends [p] now; if the socket went away meanwhile it waits for the rejoin, and a write that fails fails it. */
     private fun sendPush(p: Push) {
         val ref = socket.makeRef()
+        val written = socket.send(Message(joinRef, ref, topic, p.event, p.payload))
+        if (written == null) { // not connected any more: it goes after the rejoin
+            buffer.addFirst(p)
+            return
+        }
         p.ref = ref
         pending[ref] = p
-        socket.send(Message(joinRef, ref, topic, p.event, p.payload))
+        written.invokeOnCompletion { e ->
+            if (e != null) {
+                val cause = e as? dev.tether.TetherException
+                    ?: dev.tether.TetherException.SendFailed(dev.tether.Frame.Text(topic), dev.tether.TetherException.SendFailure.CLOSED, e.toString())
+                socket.scope.launch { pending.remove(ref); p.failed(cause) }
+            }
+        }
     }
 
     private fun scheduleRejoin() {
@@ -254,7 +349,10 @@ public class PhoenixChannel internal constructor(
     internal fun onSocketClose() {
         rejoinTimer?.cancel()
         joinRef?.let { pending.remove(it)?.abandon() }
-        if (_state.value == ChannelState.JOINED || _state.value == ChannelState.JOINING) _state.value = ChannelState.ERRORED
+        if (_state.value == ChannelState.JOINED || _state.value == ChannelState.JOINING) {
+            _state.value = ChannelState.ERRORED
+            socket.emit(PhoenixEvent.Errored(topic, "socket closed", null))
+        }
         if (_state.value == ChannelState.LEAVING) closed()
     }
 
@@ -271,12 +369,13 @@ public class PhoenixChannel internal constructor(
                 if (_state.value == ChannelState.JOINED || _state.value == ChannelState.JOINING) {
                     joinRef?.let { pending.remove(it)?.abandon() }
                     _state.value = ChannelState.ERRORED
+                    socket.emit(PhoenixEvent.Errored(topic, "crashed", null))
                     scheduleRejoin()
                 }
                 return
             }
             Events.CLOSE -> {
-                closed()
+                closed(byServer = true)
                 return
             }
             Events.PRESENCE_STATE, Events.PRESENCE_DIFF -> presence.handle(m)
@@ -284,8 +383,9 @@ public class PhoenixChannel internal constructor(
         deliver(m)
     }
 
-    private suspend fun deliver(m: Message) {
-        val w = waiters.firstOrNull { it.event == m.event && it.predicate(m) }
+    /** On the router: never waits for a collector (see [delivery]). */
+    private fun deliver(m: Message) {
+        val w = waiters.firstOrNull { it.event == m.event && matches(it, m) }
         if (w != null) {
             waiters.remove(w)
             w.result.complete(m)
@@ -293,7 +393,13 @@ public class PhoenixChannel internal constructor(
             unmatched.addLast(m)
             while (unmatched.size > UNMATCHED_LIMIT) unmatched.removeFirst()
         }
-        _messages.emit(m)
+        delivery.trySend(m)
+    }
+
+    private fun matches(w: Waiter, m: Message): Boolean {
+        var ok = false
+        socket.guarded("awaitMessage predicate") { ok = w.predicate(m) }
+        return ok
     }
 
     private class Waiter(val event: String, val predicate: (Message) -> Boolean) {

@@ -15,9 +15,14 @@ import kotlinx.coroutines.CoroutineScope
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.ExperimentalCoroutinesApi
 import kotlinx.coroutines.Job
+import kotlinx.coroutines.NonCancellable
 import kotlinx.coroutines.SupervisorJob
 import kotlinx.coroutines.cancelAndJoin
 import kotlinx.coroutines.delay
+import kotlinx.coroutines.Deferred
+import kotlinx.coroutines.asContextElement
+import kotlinx.coroutines.flow.MutableSharedFlow
+import kotlinx.coroutines.flow.SharedFlow
 import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.job
 import kotlinx.coroutines.launch
@@ -38,7 +43,13 @@ import kotlin.time.Duration
  * ## Threading
  * All socket and channel state lives on one serial dispatcher (`Dispatchers.Default.limitedParallelism(1)`), so
  * calls from any thread are safe and callbacks (`Push.onReply`, presence callbacks) run there, never on the socket
- * reader. Keep them short.
+ * reader. Keep them short. A callback that throws is reported to `onError` and [events]; nothing else is harmed.
+ *
+ * ## Buffering
+ * Pushes go out in order through the connection's outgoing buffer; those that find it full wait in line (at most
+ * 65 536), past that a push fails at once with [Reply.Failed]. A channel holds pushes made before it is joined (at
+ * most `maxQueuedPushes`). Messages reach each channel's `messages` collectors through the channel's own buffer
+ * (`messageBuffer`), so a slow collector of one channel never stalls another, replies or the heartbeat.
  */
 public class PhoenixSocket internal constructor(
     /** The configuration this socket was built with. */
@@ -50,24 +61,38 @@ public class PhoenixSocket internal constructor(
     @OptIn(ExperimentalCoroutinesApi::class)
     internal val serial = Dispatchers.Default.limitedParallelism(1)
 
+    /** Set while the socket's own work (or the connection's) runs: a [close] from there must not wait for itself. */
+    private val onSerialThread = ThreadLocal<Boolean>()
+
     internal lateinit var scope: CoroutineScope
     private lateinit var conn: Connection
     private var ownsScope = false
     private val channels = ArrayList<PhoenixChannel>() // touched on [serial] only
     private var heartbeat: Job? = null
     private var pendingHeartbeat: Pair<String, CompletableDeferred<Unit>>? = null
+    private val reconnectTries = java.util.concurrent.atomic.AtomicInteger() // since the last open
 
     @Volatile
     private var connected = false
 
+    private val _events = MutableSharedFlow<PhoenixEvent>(extraBufferCapacity = EVENT_BUFFER)
+    private var eventsDropped = 0L // guarded by _events
+
     /** The underlying Tether connection (after connect). */
     public val connection: Connection get() = conn
 
-    /** The state of the underlying connection. */
+    /** The state of the underlying connection (a snapshot: use [events] to see every transition). */
     public val state: StateFlow<ConnectionState> get() = conn.state
 
     /** True while the socket is connected. */
     public val isConnected: Boolean get() = connected
+
+    /**
+     * Everything that happens to the socket and its channels, in order, never conflated (see [PhoenixEvent]): a
+     * hot flow, so a collector sees what happens while it collects. Bounded: a collector more than [EVENT_BUFFER]
+     * events behind misses the newest ones and is told how many with [PhoenixEvent.EventsDropped].
+     */
+    public val events: SharedFlow<PhoenixEvent> get() = _events
 
     /** Starts the socket on its own scope; [close] it to end it. */
     public fun connect() {
@@ -82,31 +107,94 @@ public class PhoenixSocket internal constructor(
 
     private fun start(base: CoroutineScope) {
         check(!::scope.isInitialized) { "the socket is already connected; create a new one" }
-        scope = CoroutineScope(base.coroutineContext + serial + CoroutineName("tether-phoenix"))
+        scope = CoroutineScope(base.coroutineContext + serial + CoroutineName("tether-phoenix") + onSerialThread.asContextElement(true))
         val cfg = config
         val client = webSocketClient(cfg.endpoint + "/websocket") {
-            pingInterval = Duration.ZERO // the Phoenix heartbeat is the keepalive
-            offlinePolicy = OfflinePolicy.REJECT // channels buffer their own pushes until joined
+            pingInterval = Duration.ZERO // the Phoenix heartbeat is the keepalive (the user's tether { } may add pings)
             cfg.tether(this)
-            reconnect { delays(cfg.reconnectAfter) }
+            offlinePolicy = OfflinePolicy.REJECT // channels hold their own pushes until joined
+            reconnect { delays(cfg.reconnectAfter) } // for reconnect() (a missed heartbeat); hooks decide the others
             connectWith { ctx -> ctx.defaults.copy(url = urlWith(ctx.defaults.url, cfg.params())) }
-            onDisconnect { Decision.Reconnect }
+            // Opens and closes come from the connection's hooks, which see every one (the state flow may conflate),
+            // and are handled on the serial dispatcher, in order with everything the channels do.
+            onConnect {
+                reconnectTries.set(0)
+                val a = attempt
+                withContext(serial) { onOpen(a) }
+            }
+            onDisconnect { d ->
+                withContext(serial) {
+                    emit(PhoenixEvent.Closed(d.code, d.reason, d.byServer, d.cause))
+                    onClose()
+                }
+                reconnectAfter()
+            }
             onError { e ->
                 when (e) {
                     is TetherException.HandlerFailed, is TetherException.SendFailed, is TetherException.MessageDropped,
                     is TetherException.DecodeFailed,
-                    -> Decision.Ignore
-                    else -> Decision.Reconnect
+                    -> {
+                        report(e)
+                        Decision.Ignore
+                    }
+                    else -> {
+                        emit(PhoenixEvent.ConnectFailed(e))
+                        reconnectAfter()
+                    }
+                }
+            }
+            onTerminate { closed ->
+                withContext(serial + NonCancellable) {
+                    if (connected) onClose()
+                    emit(PhoenixEvent.Terminated(closed.code, closed.reason))
                 }
             }
         }
-        conn = client.connectIn(scope)
+        // the connection's own work runs on the shared pool, beside (not on) the socket's serial dispatcher
+        conn = client.connectIn(CoroutineScope(scope.coroutineContext + Dispatchers.Default))
         scope.launch(CoroutineName("tether-phoenix-router")) { route() }
-        scope.launch(CoroutineName("tether-phoenix-state")) {
-            conn.state.collect { s ->
-                if (s is ConnectionState.Connected && !connected) onOpen()
-                if (s !is ConnectionState.Connected && connected) onClose()
+    }
+
+    /** The next reconnect on the Phoenix schedule, announced as an event. */
+    private fun reconnectAfter(): Decision {
+        val n = reconnectTries.incrementAndGet()
+        val delay = config.reconnectAfter(n)
+        emit(PhoenixEvent.ReconnectScheduled(n, delay))
+        return Decision.ReconnectAfter(delay)
+    }
+
+    /** Adds [e] to [events]; a collector that lags gets [PhoenixEvent.EventsDropped] first once it catches up. */
+    internal fun emit(e: PhoenixEvent) {
+        synchronized(_events) {
+            if (eventsDropped > 0) {
+                if (_events.tryEmit(PhoenixEvent.EventsDropped(eventsDropped))) eventsDropped = 0 else {
+                    eventsDropped++
+                    return
+                }
             }
+            if (!_events.tryEmit(e)) eventsDropped++
+        }
+    }
+
+    /** A non-fatal error: logged, given to `onError` (one at a time), added to [events]. Never throws. */
+    internal fun report(e: TetherException): Unit = synchronized(log) {
+        log.warn("non-fatal error: {}", e.message)
+        try {
+            config.onError(e)
+        } catch (again: Exception) {
+            log.warn("onError threw: {}", again.toString())
+        }
+        emit(PhoenixEvent.Error(e))
+    }
+
+    /** Runs a user callback; a throw is reported as `HandlerFailed(name)` and goes no further. */
+    internal inline fun guarded(name: String, block: () -> Unit) {
+        try {
+            block()
+        } catch (e: kotlinx.coroutines.CancellationException) {
+            throw e
+        } catch (e: Exception) {
+            report(TetherException.HandlerFailed(name, e))
         }
     }
 
@@ -117,15 +205,30 @@ public class PhoenixSocket internal constructor(
     public fun channel(topic: String, params: suspend () -> JsonObject = { JsonObject(emptyMap()) }): PhoenixChannel =
         PhoenixChannel(this, topic, params)
 
-    /** Closes the socket (1000) and ends all its work. Idempotent. */
-    public suspend fun close(code: Int = 1000, reason: String = "") {
+    /**
+     * Closes the socket with [code] and ends all its work; returns once it has ended. Idempotent. From a coroutine,
+     * call this one (`close(1000)`): `close()` without arguments is the blocking [AutoCloseable.close].
+     */
+    public suspend fun close(code: Int, reason: String = "") {
         if (!::scope.isInitialized) return
+        if (onSerialThread.get() == true) { // from a callback of this socket: ask, do not wait for ourselves
+            conn.enqueue(Frame.Close(code, reason))
+            return
+        }
         conn.close(code, reason)
         scope.coroutineContext.job.cancelAndJoin()
     }
 
-    /** Closes the socket and blocks until it has ended. */
+    /**
+     * Closes the socket (1000) and blocks until it has ended. Called from one of the socket's callbacks, it asks for
+     * the close and returns at once (waiting there would wait for itself).
+     */
     override fun close() {
+        if (!::scope.isInitialized) return
+        if (onSerialThread.get() == true) {
+            conn.enqueue(Frame.Close(1000, ""))
+            return
+        }
         runBlocking { close(1000, "") }
     }
 
@@ -153,14 +256,17 @@ public class PhoenixSocket internal constructor(
         }
     }
 
-    /** Queues [m] for the socket; false if it cannot be sent now. */
-    internal fun send(m: Message): Boolean {
-        if (!connected) return false
+    /**
+     * Queues [m] for the socket, in order, without waiting. Null if the socket is not connected (nothing queued);
+     * else a deferred that completes once the frame is written or fails with the reason it could not be.
+     */
+    internal fun send(m: Message): Deferred<Unit>? {
+        if (!connected) return null
         val frame = when (m.payload) {
             is Payload.Json -> Frame.Text(Serializer.encodeText(m, config.json))
             is Payload.Binary -> Frame.Binary(Serializer.encodeBinary(m))
         }
-        return conn.outgoing.trySend(frame).isSuccess
+        return conn.enqueue(frame)
     }
 
     private suspend fun route() {
@@ -172,8 +278,13 @@ public class PhoenixSocket internal constructor(
                     else -> continue
                 }
             } catch (e: Exception) {
-                log.warn("dropping a frame that is not a Phoenix V2 message: {}", e.message)
-                runCatching { config.onDecodeError(TetherException.DecodeFailed("Phoenix V2 message: ${e.message}", e)) }
+                val error = TetherException.DecodeFailed("Phoenix V2 message: ${e.message}", e)
+                try {
+                    config.onDecodeError(error)
+                } catch (again: Exception) {
+                    log.warn("onDecodeError threw: {}", again.toString())
+                }
+                report(error)
                 continue
             }
             dispatch(inbound)
@@ -187,11 +298,13 @@ public class PhoenixSocket internal constructor(
             if (m.event == Events.REPLY && hb != null && m.ref == hb.first) hb.second.complete(Unit)
             return
         }
-        channels.toList().forEach { if (it.topic == m.topic) it.handle(inbound) }
+        for (c in channels.toList()) if (c.topic == m.topic) c.handle(inbound)
     }
 
-    private suspend fun onOpen() {
+    private suspend fun onOpen(attempt: Int) {
+        if (connected) onClose() // the previous connection ended without a disconnect hook (it cannot today; be safe)
         connected = true
+        emit(PhoenixEvent.Opened(attempt))
         heartbeat?.cancel()
         pendingHeartbeat = null
         if (config.heartbeatInterval.isPositive()) heartbeat = scope.launch(CoroutineName("tether-phoenix-heartbeat")) { beat() }
@@ -217,6 +330,11 @@ public class PhoenixSocket internal constructor(
             if (withTimeoutOrNull(config.heartbeatTimeout) { answered.await() } == null) {
                 log.warn("heartbeat timeout: reconnecting")
                 pendingHeartbeat = null
+                // reconnect() drops the link without asking onDisconnect: this socket asked, so it closes its side here
+                emit(PhoenixEvent.Closed(1000, "heartbeat timeout", byServer = false, cause = null))
+                onClose()
+                val n = reconnectTries.incrementAndGet()
+                emit(PhoenixEvent.ReconnectScheduled(n, config.reconnectAfter(n)))
                 conn.reconnect()
                 return
             }
@@ -234,4 +352,9 @@ public class PhoenixSocket internal constructor(
     }
 
     override fun toString(): String = "PhoenixSocket(${config.endpoint}, connected=$connected)"
+
+    public companion object {
+        /** Events each collector of [events] may fall behind before it misses some (see [PhoenixEvent]). */
+        public const val EVENT_BUFFER: Int = 1024
+    }
 }

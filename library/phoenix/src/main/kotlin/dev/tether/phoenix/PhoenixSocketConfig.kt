@@ -26,6 +26,13 @@ public class PhoenixSocketConfig internal constructor(
     public val json: Json,
     internal val tether: WebSocketClientBuilder.() -> Unit,
     internal val onDecodeError: (Throwable) -> Unit,
+    internal val onError: (dev.tether.TetherException) -> Unit,
+    /** Messages a channel holds for slow `messages` collectors before its overflow policy applies. */
+    public val messageBuffer: Int,
+    /** What a full channel message buffer does: DROP_OLDEST (default) or DROP_NEWEST, each drop reported. */
+    public val messageOverflow: dev.tether.OverflowPolicy,
+    /** Pushes a channel holds while it is not joined; past that a push fails at once (`Reply.Failed`). */
+    public val maxQueuedPushes: Int,
 )
 
 /**
@@ -37,8 +44,18 @@ public class PhoenixSocketBuilder internal constructor(private val endpoint: Str
     private var params: suspend () -> Map<String, String> = { emptyMap() }
     private var reconnectAfter: (Int) -> Duration = PhoenixDefaults.RECONNECT
     private var rejoinAfter: (Int) -> Duration = PhoenixDefaults.REJOIN
-    private var tether: WebSocketClientBuilder.() -> Unit = {}
+    private val tether = ArrayList<WebSocketClientBuilder.() -> Unit>()
     private var onDecodeError: (Throwable) -> Unit = {}
+    private var onError: (dev.tether.TetherException) -> Unit = {}
+    private var messageBuffer = 1024
+    private var messageOverflow = dev.tether.OverflowPolicy.DROP_OLDEST
+
+    /** Pushes a channel holds while it is not joined (default 10 000); past that a push fails at once. */
+    public var maxQueuedPushes: Int = 10_000
+        set(value) {
+            require(value > 0) { "maxQueuedPushes must be positive, was $value" }
+            field = value
+        }
 
     /** Time between heartbeats (default 30 s); zero disables them. */
     public var heartbeatInterval: Duration = 30.seconds
@@ -85,9 +102,15 @@ public class PhoenixSocketBuilder internal constructor(private val endpoint: Str
         rejoinAfter = schedule
     }
 
-    /** Transport options for the underlying Tether client (headers, timeouts, limits, logging, TLS). */
+    /**
+     * Transport options for the underlying Tether client (headers, timeouts, limits, logging, TLS, buffers, pings).
+     * Several blocks apply in order. What the Phoenix socket must own is rejected when the socket is built, with a
+     * message saying what to use instead: `onText`/`onBinary` (the socket reads every message), `onError`,
+     * `onDisconnect` and `reconnect { }` (use [onError], the socket's `events` and [reconnectAfter]), `connectWith` (use
+     * [params]) and `offlinePolicy` (channels hold their own pushes).
+     */
     public fun tether(block: WebSocketClientBuilder.() -> Unit) {
-        tether = block
+        tether += block
     }
 
     /** Called with every frame from the server that cannot be decoded; the socket carries on. */
@@ -95,16 +118,67 @@ public class PhoenixSocketBuilder internal constructor(private val endpoint: Str
         onDecodeError = hook
     }
 
+    /**
+     * Called with every non-fatal error: a callback of yours that threw (`HandlerFailed` naming it: `Push.onReply`,
+     * `presence.onJoin`...), a frame that is not a Phoenix message (`DecodeFailed`), a message a channel dropped
+     * because its buffer was full (`MessageDropped`). The socket and every channel go on. Runs on the socket's
+     * serial dispatcher: keep it short; a throw from it is only logged.
+     */
+    public fun onError(hook: (dev.tether.TetherException) -> Unit) {
+        onError = hook
+    }
+
+    /**
+     * Each channel's buffer between the socket and its `messages` collectors (default 1 024, DROP_OLDEST): a
+     * collector that falls this far behind loses messages (each drop reported to [onError]), and never stalls other
+     * channels, replies or the heartbeat. [overflow] is DROP_OLDEST or DROP_NEWEST.
+     */
+    public fun messageBuffer(capacity: Int, overflow: dev.tether.OverflowPolicy = dev.tether.OverflowPolicy.DROP_OLDEST) {
+        require(capacity > 0) { "messageBuffer capacity must be positive, was $capacity" }
+        require(overflow == dev.tether.OverflowPolicy.DROP_OLDEST || overflow == dev.tether.OverflowPolicy.DROP_NEWEST) {
+            "messageBuffer overflow must be DROP_OLDEST or DROP_NEWEST (waiting would stall every channel), was $overflow"
+        }
+        messageBuffer = capacity
+        messageOverflow = overflow
+    }
+
     internal fun build(): PhoenixSocketConfig {
         require(endpoint.startsWith("ws://") || endpoint.startsWith("wss://")) {
             "endpoint must start with ws:// or wss://, was \"$endpoint\""
         }
         require(!endpoint.contains('?')) { "endpoint must not have a query; use params { }" }
+        val blocks = tether.toList()
+        val composed: WebSocketClientBuilder.() -> Unit = { blocks.forEach { it() } }
+        checkTether(endpoint.trimEnd('/') + "/websocket", composed)
         return PhoenixSocketConfig(
             endpoint.trimEnd('/'), params, heartbeatInterval, heartbeatTimeout ?: heartbeatInterval, pushTimeout,
-            reconnectAfter, rejoinAfter, json, tether, onDecodeError,
+            reconnectAfter, rejoinAfter, json, composed, onDecodeError, onError, messageBuffer, messageOverflow,
+            maxQueuedPushes,
         )
     }
+}
+
+/** Rejects, with a message saying what to use instead, the transport settings a Phoenix socket must own. */
+private fun checkTether(url: String, block: WebSocketClientBuilder.() -> Unit) {
+    // Phoenix's own setting first: a user block that changes it shows as a difference, even to the usual default
+    val mine = dev.tether.webSocketClient(url) { offlinePolicy = dev.tether.OfflinePolicy.REJECT; block() }.config
+    val plain = dev.tether.webSocketClient(url).config
+    val owned = mine.hooks.defined.intersect(setOf("onText", "onBinary", "onError", "onDisconnect"))
+    require(owned.isEmpty()) {
+        "tether { ${owned.joinToString()} } cannot be set on a Phoenix socket: it reads every message and decides " +
+            "reconnects itself; use channel.messages, onError { } and events of the Phoenix socket instead"
+    }
+    require(!mine.hasConnectProvider) { "tether { connectWith } cannot be set on a Phoenix socket: use params { } (evaluated on every connect)" }
+    require(mine.offlinePolicy == dev.tether.OfflinePolicy.REJECT) {
+        "tether { offlinePolicy } cannot be set on a Phoenix socket: channels hold their own pushes until joined"
+    }
+    val r = mine.reconnect
+    val d = plain.reconnect
+    require(
+        r.enabled == d.enabled && r.delays == null && r.maxAttempts == d.maxAttempts && r.stableAfter == d.stableAfter &&
+            r.backoff.initial == d.backoff.initial && r.backoff.max == d.backoff.max && r.backoff.factor == d.backoff.factor &&
+            r.backoff.jitter == d.backoff.jitter,
+    ) { "tether { reconnect { } } cannot be set on a Phoenix socket: use reconnectAfter { } or reconnectWithBackoff(...)" }
 }
 
 /** phoenix.js's defaults. */

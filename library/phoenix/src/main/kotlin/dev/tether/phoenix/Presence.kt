@@ -68,7 +68,7 @@ public class Presence internal constructor(private val channel: PhoenixChannel) 
 
     private fun publish() {
         _presences.value = state
-        onSync()
+        channel.socket.guarded("presence.onSync") { onSync() }
     }
 
     private fun syncState(newState: Map<String, List<JsonObject>>) {
@@ -101,13 +101,13 @@ public class Presence internal constructor(private val channel: PhoenixChannel) 
             val current = next[key]
             val joinedRefs = joined.map { ref(it) }
             next[key] = (current?.filter { ref(it) !in joinedRefs } ?: emptyList()) + joined
-            onJoin(key, current, joined)
+            channel.socket.guarded("presence.onJoin") { onJoin(key, current, joined) }
         }
         leaves.forEach { (key, left) ->
             val current = next[key] ?: return@forEach
             val gone = left.map { ref(it) }
             val remaining = current.filter { ref(it) !in gone }
-            onLeave(key, remaining, left)
+            channel.socket.guarded("presence.onLeave") { onLeave(key, remaining, left) }
             if (remaining.isEmpty()) next.remove(key) else next[key] = remaining
         }
         state = next

@@ -35,13 +35,32 @@ public class Push internal constructor(
     /** Suspends until the reply: [Reply.Ok], [Reply.Error] or [Reply.Timeout]. */
     public suspend fun await(): Reply = result.await()
 
-    /** Calls [callback] with the reply, on the socket's serial dispatcher (at once if it already arrived). */
+    /**
+     * Calls [callback] with the reply, on the socket's serial dispatcher (at once if it already arrived). A callback
+     * that throws is reported to the socket's `onError` as `HandlerFailed("Push.onReply")`; nothing else is harmed.
+     */
     public fun onReply(callback: (Reply) -> Unit) {
-        result.invokeOnCompletion { if (it == null) callback(result.getCompleted()) }
+        result.invokeOnCompletion { if (it == null) channel.socket.guarded("Push.onReply") { callback(result.getCompleted()) } }
     }
+
+    /**
+     * Suspends until the reply and decodes an `ok` response with [deserializer].
+     * @throws PhoenixReplyException if the reply is `error`, a timeout or a failure to send.
+     * @throws dev.tether.TetherException.DecodeFailed if the response does not fit.
+     */
+    public suspend fun <T> awaitOk(deserializer: kotlinx.serialization.KSerializer<T>): T =
+        when (val r = await()) {
+            is Reply.Ok -> r.response.decode(deserializer, channel.socket.config.json)
+            else -> throw PhoenixReplyException(r)
+        }
 
     internal fun startTimer() {
         timer = channel.socket.scope.launch { delay(timeout); complete(Reply.Timeout) }
+    }
+
+    /** Completes with the reason the push could not be sent or written. */
+    internal fun failed(cause: dev.tether.TetherException) {
+        complete(Reply.Failed(cause))
     }
 
     private val done = java.util.concurrent.atomic.AtomicBoolean(false)

@@ -21,6 +21,15 @@ public sealed class Reply {
         override fun toString(): String = "Timeout"
     }
 
+    /**
+     * The push was not sent, or could not be written, and the caller learns it at once: [cause] says why
+     * (`SendFailed` with `BUFFER_FULL` when more pushes wait than the socket allows, `CLOSED` once the socket is
+     * closed, `CONNECTION_LOST` when the connection died before the frame was written).
+     */
+    public class Failed internal constructor(public val cause: dev.tether.TetherException) : Reply() {
+        override fun toString(): String = "Failed(${cause.message})"
+    }
+
     internal companion object {
         fun of(status: String, response: Payload): Reply = if (status == "ok") Ok(response) else Error(response)
     }
@@ -46,3 +55,6 @@ public enum class ChannelState {
 
 /** Thrown by the `await…` functions when their timeout elapses. */
 public class PhoenixTimeoutException(message: String) : Exception(message)
+
+/** Thrown by [Push.awaitOk] when the reply is not `ok`: [reply] is what came instead. */
+public class PhoenixReplyException internal constructor(public val reply: Reply) : Exception("the reply was not ok: $reply")
