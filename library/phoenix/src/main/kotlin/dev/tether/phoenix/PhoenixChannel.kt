@@ -41,8 +41,12 @@ public class PhoenixChannel internal constructor(
 ) {
     private val _state = MutableStateFlow(ChannelState.CLOSED)
     private val firstJoin = CompletableDeferred<Reply>()
-    private val pending = HashMap<String, Push>()
+    /** Pushes on the wire, by ref: completed by the router (replies), the sweeper (timeouts) or a failed write. */
+    private val pending = java.util.concurrent.ConcurrentHashMap<String, Push>()
+
+    /** Pushes waiting for the join; [sendLock] guards it and every send, so pushes keep their order. */
     private val buffer = ArrayDeque<Push>()
+    private val sendLock = Any()
     private val unmatched = ArrayDeque<Message>()
     private val waiters = ArrayList<Waiter>()
     private val _messages = MutableSharedFlow<Message>(extraBufferCapacity = 64)
@@ -146,9 +150,9 @@ public class PhoenixChannel internal constructor(
             p.failed(dev.tether.TetherException.SendFailed(dev.tether.Frame.Text("$topic $event"), dev.tether.TetherException.SendFailure.CLOSED, "the socket is closed"))
             return p
         }
-        p.startTimer()
-        socket.scope.launch {
-            if (p.isDone) return@launch
+        socket.track(p)
+        // From the caller's thread, with no hop: sent now if joined (in order behind anything held), else held.
+        synchronized(sendLock) {
             if (socket.isConnected && isJoined && buffer.isEmpty()) sendPush(p) else queue(p)
         }
         return p
@@ -162,7 +166,20 @@ public class PhoenixChannel internal constructor(
         timeout: Duration = socket.config.pushTimeout,
     ): Push = push(event, Payload.Json(socket.config.json.encodeToJsonElement(serializer, value)), timeout)
 
-    /** Holds [p] until the channel is joined; past `maxQueuedPushes` it fails at once. */
+    /** True while pushes wait for a reply or for the join (the socket's sweeper then checks their deadlines). */
+    internal val hasLivePushes: Boolean get() = pending.isNotEmpty() || synchronized(sendLock) { buffer.isNotEmpty() }
+
+    /** On the sweeper: times out every push whose deadline ([System.nanoTime]) has passed. */
+    internal fun expire(now: Long) {
+        for (p in pending.values) if (now - p.deadline >= 0 && !p.abandoned) p.complete(Reply.Timeout)
+        val expired = synchronized(sendLock) {
+            if (buffer.isEmpty()) return
+            buffer.filter { now - it.deadline >= 0 || it.isDone }.also { buffer.removeAll(it) }
+        }
+        expired.forEach { it.complete(Reply.Timeout) }
+    }
+
+    /** Holds [p] until the channel is joined; past `maxQueuedPushes` it fails at once. Under [sendLock]. */
     private fun queue(p: Push) {
         if (buffer.size >= socket.config.maxQueuedPushes) {
             p.failed(
@@ -248,10 +265,9 @@ public class PhoenixChannel internal constructor(
         socket.unregister(this)
         if (was != ChannelState.CLOSED) socket.emit(PhoenixEvent.Left(topic, byServer))
         delivery.close() // its collectors get what is buffered, then the delivery coroutine ends
-        while (buffer.isNotEmpty()) {
-            buffer.removeFirst().failed(
-                dev.tether.TetherException.SendFailed(dev.tether.Frame.Text(topic), dev.tether.TetherException.SendFailure.CLOSED, "channel $topic left"),
-            )
+        val held = synchronized(sendLock) { buffer.toList().also { buffer.clear() } }
+        held.forEach {
+            it.failed(dev.tether.TetherException.SendFailed(dev.tether.Frame.Text(topic), dev.tether.TetherException.SendFailure.CLOSED, "channel $topic left"))
         }
     }
 
@@ -284,7 +300,7 @@ public class PhoenixChannel internal constructor(
     }
 
     private fun joinAnswered(push: Push, reply: Reply) {
-        pending.remove(push.ref)
+        push.ref?.let { pending.remove(it) }
         if (push.ref != joinRef || _state.value != ChannelState.JOINING) return // an outdated join
         when (reply) {
             is Reply.Ok -> {
@@ -293,7 +309,9 @@ public class PhoenixChannel internal constructor(
                 socket.emit(PhoenixEvent.Joined(topic, push.ref!!, reply.response, rejoin = everJoined))
                 everJoined = true
                 firstJoin.complete(reply)
-                while (buffer.isNotEmpty() && isJoined && socket.isConnected) buffer.removeFirst().let { if (!it.isDone) sendPush(it) }
+                synchronized(sendLock) {
+                    while (buffer.isNotEmpty() && isJoined && socket.isConnected) buffer.removeFirst().let { if (!it.isDone) sendPush(it) }
+                }
             }
             is Reply.Error -> {
                 _state.value = ChannelState.ERRORED
@@ -311,21 +329,32 @@ public class PhoenixChannel internal constructor(
         }
     }
 
-    /** Sends [p] now; if the socket went away meanwhile it waits for the rejoin, and a write that fails fails it. */
+    /**
+     * Sends [p] now (under [sendLock]); if the socket went away meanwhile it waits for the rejoin, and a write that
+     * fails for another reason fails it with that reason.
+     */
     private fun sendPush(p: Push) {
         val ref = socket.makeRef()
+        p.ref = ref
+        pending[ref] = p
         val written = socket.send(Message(joinRef, ref, topic, p.event, p.payload))
         if (written == null) { // not connected any more: it goes after the rejoin
+            pending.remove(ref)
             buffer.addFirst(p)
             return
         }
-        p.ref = ref
-        pending[ref] = p
+        if (written.isCompleted && !written.isCancelled) return // written at once: the common case
         written.invokeOnCompletion { e ->
-            if (e != null) {
-                val cause = e as? dev.tether.TetherException
-                    ?: dev.tether.TetherException.SendFailed(dev.tether.Frame.Text(topic), dev.tether.TetherException.SendFailure.CLOSED, e.toString())
-                socket.scope.launch { pending.remove(ref); p.failed(cause) }
+            if (e == null) return@invokeOnCompletion
+            pending.remove(ref)
+            val failure = e as? dev.tether.TetherException.SendFailed
+            if (failure?.reason == dev.tether.TetherException.SendFailure.NOT_CONNECTED) {
+                synchronized(sendLock) { buffer.addFirst(p) } // the socket dropped under it: after the rejoin
+            } else {
+                p.failed(
+                    e as? dev.tether.TetherException
+                        ?: dev.tether.TetherException.SendFailed(dev.tether.Frame.Text(topic), dev.tether.TetherException.SendFailure.CLOSED, e.toString()),
+                )
             }
         }
     }
@@ -362,7 +391,7 @@ public class PhoenixChannel internal constructor(
         when (m.event) {
             Events.REPLY -> {
                 val reply = inbound.reply ?: return
-                pending[m.ref]?.complete(Reply.of(reply.first, reply.second))
+                m.ref?.let { pending[it] }?.complete(Reply.of(reply.first, reply.second))
                 return
             }
             Events.ERROR -> {

@@ -153,6 +153,32 @@ public class PhoenixSocket internal constructor(
         // the connection's own work runs on the shared pool, beside (not on) the socket's serial dispatcher
         conn = client.connectIn(CoroutineScope(scope.coroutineContext + Dispatchers.Default))
         scope.launch(CoroutineName("tether-phoenix-router")) { route() }
+        scope.launch(CoroutineName("tether-phoenix-timeouts")) { sweeper() }
+    }
+
+    private val sweep = kotlinx.coroutines.channels.Channel<Unit>(kotlinx.coroutines.channels.Channel.CONFLATED)
+
+    @Volatile
+    private var sweeperIdle = true
+
+    /**
+     * Times pushes out at their deadline: one sweeper per socket checks every channel's pending and held pushes every
+     * [SWEEP] while there are any (and sleeps otherwise), instead of a timer per push: a timeout fires at most [SWEEP]
+     * late. [track] wakes it for a new push.
+     */
+    internal fun track(@Suppress("UNUSED_PARAMETER") p: Push) {
+        if (sweeperIdle) sweep.trySend(Unit)
+    }
+
+    private suspend fun sweeper() {
+        while (true) {
+            sweeperIdle = true
+            if (channels.none { it.hasLivePushes }) sweep.receive()
+            sweeperIdle = false
+            delay(SWEEP)
+            val now = System.nanoTime()
+            for (c in channels.toList()) c.expire(now)
+        }
     }
 
     /** The next reconnect on the Phoenix schedule, announced as an event. */
@@ -354,6 +380,9 @@ public class PhoenixSocket internal constructor(
     override fun toString(): String = "PhoenixSocket(${config.endpoint}, connected=$connected)"
 
     public companion object {
+        /** How often the socket checks push deadlines while pushes wait: a timeout fires at most this late. */
+        internal val SWEEP: Duration = kotlin.time.Duration.parse("20ms")
+
         /** Events each collector of [events] may fall behind before it misses some (see [PhoenixEvent]). */
         public const val EVENT_BUFFER: Int = 1024
     }

@@ -22,7 +22,9 @@ public class Push internal constructor(
     private val onDone: (Push, Reply) -> Unit = { _, _ -> },
 ) {
     private val result = CompletableDeferred<Reply>()
-    private var timer: Job? = null
+
+    /** When [timeout] runs out ([System.nanoTime]); the socket's sweeper completes the push with a timeout then. */
+    internal val deadline: Long = System.nanoTime() + timeout.inWholeNanoseconds
 
     /** The message reference, once sent. */
     @Volatile
@@ -55,7 +57,7 @@ public class Push internal constructor(
         }
 
     internal fun startTimer() {
-        timer = channel.socket.scope.launch { delay(timeout); complete(Reply.Timeout) }
+        channel.socket.track(this)
     }
 
     /** Completes with the reason the push could not be sent or written. */
@@ -68,7 +70,6 @@ public class Push internal constructor(
     /** The channel's handler runs first, so its state is settled before anyone sees the reply. */
     internal fun complete(reply: Reply) {
         if (done.compareAndSet(false, true)) {
-            timer?.cancel()
             try {
                 onDone(this, reply)
             } finally {
@@ -77,10 +78,14 @@ public class Push internal constructor(
         }
     }
 
-    /** Forgets the push without a reply (a join from a connection that is gone). */
+    /** Forgets the push without a reply (a join from a connection that is gone): it is never completed. */
     internal fun abandon() {
-        timer?.cancel()
+        abandoned = true
     }
+
+    /** Set by [abandon]: the sweeper drops it without a timeout. */
+    @Volatile
+    internal var abandoned: Boolean = false
 
     override fun toString(): String = "Push(${channel.topic} $event ref=$ref)"
 }

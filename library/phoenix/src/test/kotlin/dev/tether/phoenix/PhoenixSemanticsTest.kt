@@ -94,7 +94,7 @@ class PhoenixSemanticsTest : FunSpec({
 
     test("throwing callbacks are reported and the socket and every channel go on") {
         FakePhoenixServer().start().use { server ->
-            val errors = Collections.synchronizedList(ArrayList<TetherException>())
+            val errors = java.util.concurrent.CopyOnWriteArrayList<TetherException>()
             quick(server.endpoint) { onError { errors += it } }.use { socket ->
                 val ch = socket.channel("room:cb")
                 ch.join()
@@ -118,7 +118,7 @@ class PhoenixSemanticsTest : FunSpec({
 
     test("a stuck collector of one channel stalls neither other channels, replies nor the heartbeat") {
         FakePhoenixServer().start().use { server ->
-            val errors = Collections.synchronizedList(ArrayList<TetherException>())
+            val errors = java.util.concurrent.CopyOnWriteArrayList<TetherException>()
             quick(server.endpoint) {
                 heartbeatInterval = 100.milliseconds
                 messageBuffer(16)
@@ -157,7 +157,7 @@ class PhoenixSemanticsTest : FunSpec({
     test("events: every transition, in order, never conflated") {
         FakePhoenixServer().start().use { server ->
             quick(server.endpoint).use { socket ->
-                val seen = Collections.synchronizedList(ArrayList<PhoenixEvent>())
+                val seen = java.util.concurrent.CopyOnWriteArrayList<PhoenixEvent>()
                 val collector = launch(Dispatchers.Default) { socket.events.collect { seen += it } }
                 try {
                     eventually { socket.isConnected }
