@@ -45,6 +45,17 @@ public class PhoenixClient private constructor(
 ) : AutoCloseable {
     private val log = org.slf4j.LoggerFactory.getLogger("dev.tether.java.PhoenixClient")
 
+    /** Runs a listener method on the callback executor and waits for it; a throw goes to [listenerFailed]. */
+    private suspend fun callListener(name: String, block: () -> Unit) {
+        callbacks.call {
+            try {
+                block()
+            } catch (t: Exception) {
+                listenerFailed(name, t)
+            }
+        }
+    }
+
     /** A listener of yours threw: logged and given to the builder's `onError`; nothing else is harmed. */
     private fun listenerFailed(name: String, e: Throwable) {
         val error = dev.tether.TetherException.HandlerFailed(name, e)
@@ -88,15 +99,7 @@ public class PhoenixClient private constructor(
      */
     public fun addEventListener(listener: PhoenixEventListener): AutoCloseable {
         val job = scope.launch(CoroutineName("tether-java-phoenix-events"), start = kotlinx.coroutines.CoroutineStart.UNDISPATCHED) {
-            socket.events.collect { e ->
-                callbacks.call {
-                    try {
-                        listener.onEvent(PhoenixEventInfo.of(e))
-                    } catch (t: Exception) {
-                        listenerFailed("onEvent", t)
-                    }
-                }
-            }
+            socket.events.collect { e -> callListener("onEvent") { listener.onEvent(PhoenixEventInfo.of(e)) } }
         }
         return AutoCloseable { job.cancel() }
     }
@@ -164,15 +167,7 @@ public class PhoenixClient private constructor(
         /** Delivers every message to [listener], in order, on the callback executor; close the result to stop. */
         public fun addMessageListener(listener: MessageListener): AutoCloseable {
             val job = scope.launch(CoroutineName("tether-java-phoenix-messages")) {
-                channel.messages.collect { m ->
-                    callbacks.call {
-                        try {
-                            listener.onMessage(PhoenixMessage.of(m))
-                        } catch (t: Exception) {
-                            listenerFailed("onMessage", t)
-                        }
-                    }
-                }
+                channel.messages.collect { m -> callListener("onMessage") { listener.onMessage(PhoenixMessage.of(m)) } }
             }
             return AutoCloseable { job.cancel() }
         }
@@ -234,11 +229,11 @@ public class PhoenixClient private constructor(
 
         /** The connection's outgoing buffer (default 64, SUSPEND: pushes past it wait in line, at most 65 536). */
         public fun outgoingBuffer(capacity: Int, overflow: dev.tether.OverflowPolicy): Builder =
-            apply { outgoingBuffer = capacity to overflow }.also { dev.tether.webSocketClient("ws://x/") { outgoingBuffer(capacity, overflow) } }
+            apply { outgoingBuffer = capacity to overflow }.also { phoenixSocket(endpoint) { tether { outgoingBuffer(capacity, overflow) } } }
 
         /** The connection's incoming buffer (default 64, SUSPEND). */
         public fun incomingBuffer(capacity: Int, overflow: dev.tether.OverflowPolicy): Builder =
-            apply { incomingBuffer = capacity to overflow }.also { dev.tether.webSocketClient("ws://x/") { incomingBuffer(capacity, overflow) } }
+            apply { incomingBuffer = capacity to overflow }.also { phoenixSocket(endpoint) { tether { incomingBuffer(capacity, overflow) } } }
 
         /** Connect params, evaluated before every connect. */
         public fun params(supplier: Supplier<Map<String, String>>): Builder = apply { params = { supplier.get() } }

@@ -442,6 +442,7 @@ internal class RealConnection private constructor(
         disconnect: Disconnect?,
     ): Next {
         val myEpoch = epoch
+        var closeAsked = false // the decision is a close() command: Closed carries the code that was asked for
         val decision: Decision = if (answer.isCompleted) {
             answer.getCompleted()
         } else {
@@ -451,10 +452,10 @@ internal class RealConnection private constructor(
                     answer.onAwait { it }
                     commands.onReceive { cmd ->
                         when (cmd) {
-                            is Command.Close -> Decision.Close(cmd.code, cmd.reason).also { closeCode = true }
+                            is Command.Close -> Decision.Close(cmd.code, cmd.reason).also { closeAsked = true }
                             Command.Reconnect -> Decision.ReconnectAfter(Duration.ZERO)
                             is Command.Decide -> when (cmd.decision) {
-                                is Decision.Close -> cmd.decision.also { closeCode = true }
+                                is Decision.Close -> cmd.decision.also { closeAsked = true }
                                 is Decision.StayDown -> if (cmd.epoch == myEpoch) cmd.decision else null
                                 else -> null
                             }
@@ -464,11 +465,9 @@ internal class RealConnection private constructor(
             }
             d
         }
-        val explicitClose = closeCode
-        closeCode = false
         return when (decision) {
             is Decision.Close -> Next.Stop(
-                if (explicitClose) {
+                if (closeAsked) {
                     ConnectionState.Closed(decision.code, decision.reason, cause)
                 } else {
                     ConnectionState.Closed(disconnect?.code ?: decision.code, disconnect?.reason ?: decision.reason, cause)
@@ -478,9 +477,6 @@ internal class RealConnection private constructor(
             is Decision.Reconnect, is Decision.Ignore, is Decision.ReconnectAfter -> backoff(decision, attempt, cause, disconnect)
         }
     }
-
-    /** Set while deciding when the decision came from a close command: Closed then carries the asked code. */
-    private var closeCode = false
 
     private suspend fun stayDown(cause: TetherException?, disconnect: Disconnect?): Next {
         reconnectsSeenWhenDown = reconnectCalls.get()

@@ -150,11 +150,11 @@ public class PhoenixChannel internal constructor(
             p.failed(dev.tether.TetherException.SendFailed(dev.tether.Frame.Text("$topic $event"), dev.tether.TetherException.SendFailure.CLOSED, "the socket is closed"))
             return p
         }
-        socket.track(p)
         // From the caller's thread, with no hop: sent now if joined (in order behind anything held), else held.
         synchronized(sendLock) {
             if (socket.isConnected && isJoined && buffer.isEmpty()) sendPush(p) else queue(p)
         }
+        socket.track(p) // after it is pending or held: the sweeper then sees it
         return p
     }
 
@@ -249,10 +249,10 @@ public class PhoenixChannel internal constructor(
             push.ref?.let { pending.remove(it) }
             closed()
         }
-        p.startTimer()
         val ref = socket.makeRef()
         p.ref = ref
         pending[ref] = p
+        p.startTimer()
         socket.send(Message(jr, ref, topic, Events.LEAVE, Payload.EMPTY))
         return p
     }
@@ -294,8 +294,8 @@ public class PhoenixChannel internal constructor(
         }
         val p = Push(this, Events.JOIN, Payload.Json(payload), timeout) { push, reply -> joinAnswered(push, reply) }
         p.ref = ref
-        p.startTimer()
         pending[ref] = p
+        p.startTimer()
         socket.send(Message(ref, ref, topic, Events.JOIN, Payload.Json(payload)))
     }
 

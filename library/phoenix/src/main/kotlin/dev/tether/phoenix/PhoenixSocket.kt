@@ -202,8 +202,10 @@ public class PhoenixSocket internal constructor(
         }
     }
 
+    private val reportLock = Any()
+
     /** A non-fatal error: logged, given to `onError` (one at a time), added to [events]. Never throws. */
-    internal fun report(e: TetherException): Unit = synchronized(log) {
+    internal fun report(e: TetherException): Unit = synchronized(reportLock) {
         log.warn("non-fatal error: {}", e.message)
         try {
             config.onError(e)
@@ -238,7 +240,7 @@ public class PhoenixSocket internal constructor(
     public suspend fun close(code: Int, reason: String = "") {
         if (!::scope.isInitialized) return
         if (onSerialThread.get() == true) { // from a callback of this socket: ask, do not wait for ourselves
-            conn.enqueue(Frame.Close(code, reason))
+            closeFromInside(code, reason)
             return
         }
         conn.close(code, reason)
@@ -252,10 +254,19 @@ public class PhoenixSocket internal constructor(
     override fun close() {
         if (!::scope.isInitialized) return
         if (onSerialThread.get() == true) {
-            conn.enqueue(Frame.Close(1000, ""))
+            closeFromInside(1000, "")
             return
         }
         runBlocking { close(1000, "") }
+    }
+
+    /** Asks for the close without waiting, and ends the socket's own work once the connection has ended. */
+    private fun closeFromInside(code: Int, reason: String) {
+        conn.enqueue(Frame.Close(code, reason))
+        scope.launch(CoroutineName("tether-phoenix-close")) {
+            conn.awaitClosed()
+            scope.coroutineContext.job.cancel()
+        }
     }
 
     /** Fails clearly when a channel is used before [connect] / [connectIn]. */
