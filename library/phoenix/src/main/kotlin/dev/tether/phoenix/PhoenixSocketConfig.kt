@@ -163,10 +163,10 @@ private fun checkTether(url: String, block: WebSocketClientBuilder.() -> Unit) {
     // Phoenix's own setting first: a user block that changes it shows as a difference, even to the usual default
     val mine = dev.tether.webSocketClient(url) { offlinePolicy = dev.tether.OfflinePolicy.REJECT; block() }.config
     val plain = dev.tether.webSocketClient(url).config
-    val owned = mine.hooks.defined.intersect(setOf("onText", "onBinary", "onError", "onDisconnect"))
+    val owned = mine.hooks.defined.intersect(setOf("onText", "onBinary", "onError", "onDisconnect", "onConnect", "onTerminate"))
     require(owned.isEmpty()) {
-        "tether { ${owned.joinToString()} } cannot be set on a Phoenix socket: it reads every message and decides " +
-            "reconnects itself; use channel.messages, onError { } and events of the Phoenix socket instead"
+        "tether { ${owned.joinToString()} } cannot be set on a Phoenix socket: it reads every message, decides " +
+            "reconnects and follows opens and closes itself; use channel.messages, onError { } and the socket's events instead"
     }
     require(!mine.hasConnectProvider) { "tether { connectWith } cannot be set on a Phoenix socket: use params { } (evaluated on every connect)" }
     require(mine.offlinePolicy == dev.tether.OfflinePolicy.REJECT) {

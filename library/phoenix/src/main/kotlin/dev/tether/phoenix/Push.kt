@@ -42,7 +42,10 @@ public class Push internal constructor(
      * that throws is reported to the socket's `onError` as `HandlerFailed("Push.onReply")`; nothing else is harmed.
      */
     public fun onReply(callback: (Reply) -> Unit) {
-        result.invokeOnCompletion { if (it == null) channel.socket.guarded("Push.onReply") { callback(result.getCompleted()) } }
+        // a reply may be completed on the socket reader's thread: the callback always runs on the serial dispatcher
+        result.invokeOnCompletion {
+            if (it == null) channel.socket.scope.launch { channel.socket.guarded("Push.onReply") { callback(result.getCompleted()) } }
+        }
     }
 
     /**

@@ -193,6 +193,7 @@ class PhoenixSemanticsTest : FunSpec({
             .message shouldContain "onDisconnect"
         shouldThrow<IllegalArgumentException> { phoenixSocket(endpoint) { tether { onError { dev.tether.Decision.Close() } } } }
             .message shouldContain "onError"
+        shouldThrow<IllegalArgumentException> { phoenixSocket(endpoint) { tether { onConnect { } } } }.message shouldContain "onConnect"
         shouldThrow<IllegalArgumentException> { phoenixSocket(endpoint) { tether { reconnect { maxAttempts = 3 } } } }
             .message shouldContain "reconnectAfter"
         shouldThrow<IllegalArgumentException> { phoenixSocket(endpoint) { tether { connectWith { it.defaults } } } }
