@@ -365,4 +365,44 @@ class SemanticsTest : FunSpec({
             }
         }
     }
+
+    test("the closing handshake logs only what happened") {
+        // slf4j-simple writes to whatever System.err is at the time: capture it around each close
+        fun warningsDuringClose(script: ConnectionScript): String {
+            val original = System.err
+            val captured = java.io.ByteArrayOutputStream()
+            TestWebSocketServer.withScript(script).use { server ->
+                val conn = quickClient(server.url()) { closeTimeout = 1.seconds; logInfo = false }.connect()
+                runBlocking { conn.awaitConnected() }
+                System.setErr(java.io.PrintStream(captured, true))
+                try {
+                    runBlocking { conn.close(1000, "") }
+                } finally {
+                    System.setErr(original)
+                }
+                return captured.toString().lines().filter { ":${server.port}" in it }.joinToString("\n")
+            }
+        }
+        // the server answers: nothing to say
+        warningsDuringClose { it.echo() } shouldBe ""
+        // the server shuts TCP as soon as our close arrives, without a close frame: not a timeout
+        warningsDuringClose { c ->
+            c.answerClose = false
+            while (true) {
+                val f = c.nextFrame(FIVE) ?: break
+                if (f.opcode == WireFrame.CLOSE) {
+                    c.drop()
+                    break
+                }
+            }
+        } shouldBe ""
+        // the server never answers and keeps the connection open: that is worth a warning
+        val silent = CountDownLatch(1)
+        try {
+            warningsDuringClose { c -> c.answerClose = false; silent.await(10, TimeUnit.SECONDS) } shouldContain
+                "did not answer the close frame within"
+        } finally {
+            silent.countDown()
+        }
+    }
 })

@@ -130,7 +130,7 @@ internal class SessionRunner(
                 when {
                     peerClose.isCompleted -> Unit
                     readerDone.isCompleted -> log.info("the server closed the connection without answering the close frame")
-                    else -> log.error("the server did not answer the close frame within $budget")
+                    else -> log.error("the server did not answer the close frame within ${budget.inWholeMilliseconds} ms")
                 }
                 Disconnect(first.code, first.reason, byServer = false, cause = null, uptime = startedAt.elapsedNow())
             }
