@@ -28,9 +28,11 @@ fun fleet(base: String, n: Int): Map<String, Any> = runBlocking {
         logErrors = false
         pingInterval = 5.seconds
         pongTimeout = 5.seconds
+        if (System.getProperty("bench.jitter") == "proportional") reconnect { jitter(0.2) } // the behaviour before 0.2
     }
     val drops = AtomicInteger()
     val recovered = AtomicInteger()
+    val recoveredAt = java.util.concurrent.ConcurrentLinkedQueue<Long>() // when each reconnect succeeded (the server's arrivals)
     val conns = ArrayList<Connection>(n)
     val t0 = System.nanoTime()
     repeat(n) {
@@ -41,7 +43,11 @@ fun fleet(base: String, n: Int): Map<String, Any> = runBlocking {
         scope.launch {
             c.state.collect { s ->
                 if (s is ConnectionState.Connected) {
-                    if (dropped) recovered.incrementAndGet().also { dropped = false }
+                    if (dropped) {
+                        recoveredAt.add(System.nanoTime())
+                        recovered.incrementAndGet()
+                        dropped = false
+                    }
                     wasUp = true
                 } else if (wasUp && !dropped) {
                     dropped = true
@@ -62,6 +68,12 @@ fun fleet(base: String, n: Int): Map<String, Any> = runBlocking {
     control.sendText("restart")
     withTimeout(180.seconds) { while (recovered.get() < n) delay(100) }
     val recoverSeconds = (System.nanoTime() - t1) / 1e9
+    // the server's arrivals after it came back, per 100 ms: peak against the mean over the recovery
+    val times = recoveredAt.sorted()
+    val windows = maxOf(1, ((times.last() - times.first()) / 100_000_000L + 1).toInt())
+    val counts = IntArray(windows)
+    times.forEach { counts[((it - times.first()) / 100_000_000L).toInt()]++ }
+    val peakToMean = counts.max().toDouble() / (times.size.toDouble() / windows)
     val threadsAfter = threads.threadCount - threads0
     val ioThreads = Thread.getAllStackTraces().keys.count { it.name.startsWith("tether-io-") }
     conns.forEach { launch { it.close(1000) } }
@@ -70,6 +82,6 @@ fun fleet(base: String, n: Int): Map<String, Any> = runBlocking {
         "connections" to n, "openSeconds" to openSeconds, "dropsWhileIdle" to dropsWhileIdle,
         "recoveredAfterRestart" to recovered.get(), "recoverSeconds" to recoverSeconds,
         "threadsOpen" to threadsOpen, "threadsIdle" to threadsIdle, "threadsAfterRestart" to threadsAfter,
-        "ioThreads" to ioThreads,
+        "ioThreads" to ioThreads, "arrivalPeakToMean" to peakToMean, "recoveryWindows" to windows,
     )
 }

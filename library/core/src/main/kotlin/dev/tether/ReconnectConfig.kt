@@ -26,6 +26,10 @@ public class ReconnectConfig internal constructor(
 ) {
     /** The delay before reconnect attempt [attempt] (1-based): the custom schedule if set, else the backoff. */
     public fun delayFor(attempt: Int): Duration = delays?.invoke(attempt) ?: backoff.delay(attempt, random)
+
+    /** [delayFor] with the connection's [Jitter.SPREAD] factor for the current streak. */
+    internal fun delayFor(attempt: Int, spread: Double): Duration =
+        delays?.invoke(attempt) ?: backoff.delay(attempt, random, spread)
 }
 
 /** Builds a [ReconnectConfig] inside `reconnect { }`. Every setter validates at once, naming the option. */
@@ -78,15 +82,27 @@ public class ReconnectBuilder internal constructor() {
         this.factor = factor
     }
 
-    /** Randomize each delay down by up to [fraction] of it (0.0 = no jitter, default 0.2). */
+    private var mode: Jitter = Jitter.SPREAD
+
+    /**
+     * The behaviour before 0.2: randomize each delay down by up to [fraction] of it ([Jitter.PROPORTIONAL]);
+     * 0.0 turns randomness off whatever the mode.
+     */
     public fun jitter(fraction: Double) {
         require(fraction in 0.0..1.0) { "reconnect.jitter must be between 0.0 and 1.0, was $fraction" }
         jitter = fraction
+        mode = Jitter.PROPORTIONAL
+    }
+
+    /** How delays are randomized (default [Jitter.SPREAD], which keeps a fleet's reconnects flat; see [Jitter]). */
+    public fun jitter(mode: Jitter) {
+        this.mode = mode
+        if (jitter == 0.0) jitter = 0.2
     }
 
     internal fun build(): ReconnectConfig = ReconnectConfig(
         enabled = enabled,
-        backoff = Backoff(initialMs.milliseconds, maxMs.milliseconds, factor, jitter),
+        backoff = Backoff(initialMs.milliseconds, maxMs.milliseconds, factor, jitter, mode),
         maxAttempts = maxAttempts,
         stableAfter = stableAfter,
         random = random,

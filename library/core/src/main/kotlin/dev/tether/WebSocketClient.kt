@@ -19,6 +19,9 @@ public class WebSocketClient internal constructor(
     internal val transportFactory: (WebSocketClientConfig) -> Transport,
     internal val timeSource: TimeSource.WithComparableMarks = TimeSource.Monotonic,
 ) {
+    /** What this client's connections share: a server's `Retry-After` holds back the next attempt of all of them. */
+    private val fleet = dev.tether.internal.Fleet()
+
     /**
      * Starts a stand-alone connection on [Dispatchers.Default]. It owns its coroutines: close it (it is
      * [AutoCloseable]) to end them. Returns at once; see [Connection.awaitConnected].
@@ -29,6 +32,7 @@ public class WebSocketClient internal constructor(
         CoroutineScope(SupervisorJob() + Dispatchers.Default),
         ownsScope = true,
         timeSource,
+        fleet,
     )
 
     /**
@@ -37,7 +41,7 @@ public class WebSocketClient internal constructor(
      * dispatcher, so pass a scope on [Dispatchers.Default] or similar, never the main thread's.
      */
     public fun connectIn(scope: CoroutineScope): Connection =
-        RealConnection.start(config, transportFactory, scope, ownsScope = false, timeSource)
+        RealConnection.start(config, transportFactory, scope, ownsScope = false, timeSource, fleet)
 
     override fun toString(): String = "WebSocketClient($config)"
 }

@@ -61,7 +61,11 @@ import kotlin.time.TimeSource
 internal class RealConnection private constructor(
     private val config: WebSocketClientConfig,
     private val timeSource: TimeSource.WithComparableMarks,
+    private val fleet: Fleet,
 ) : Connection {
+    /** This connection's [dev.tether.Jitter.SPREAD] factor for the current streak of attempts (drawn at attempt 1). */
+    private var streakSpread = 1.0
+
     private val log = TetherLog(config.logErrors, config.logInfo, Redaction.url(config.url))
     private val _state = MutableStateFlow<ConnectionState>(ConnectionState.Connecting(0))
     override val state: StateFlow<ConnectionState> = _state.asStateFlow()
@@ -310,6 +314,11 @@ internal class RealConnection private constructor(
                 is Outcome.Down -> stayDown(outcome.cause, null)
                 is Outcome.Failed -> {
                     log.error("connect attempt $attempt failed", outcome.error)
+                    val refusal = outcome.error as? TetherException.HandshakeFailed
+                    val retryAfter = refusal?.retryAfter
+                    if (retryAfter != null && (refusal.status == 503 || refusal.status == 429)) {
+                        fleet.holdOff(timeSource.markNow(), retryAfter) // for every connection of this client
+                    }
                     decideNext(hooks.askError(outcome.error), attempt, outcome.error, null)
                 }
                 is Outcome.Ok -> {
@@ -510,15 +519,17 @@ internal class RealConnection private constructor(
             log.error("giving up after $attempt reconnect attempts")
             return Next.Stop(ConnectionState.Closed(closedCode, closedReason, TetherException.ReconnectExhausted(attempt, cause)))
         }
-        val delay: Duration = (decision as? Decision.ReconnectAfter)?.delay
-            ?: config.reconnect.delayFor(next).coerceAtLeast(Duration.ZERO)
-        if (delay == Duration.ZERO && decision is Decision.ReconnectAfter) return Next.Go(next)
+        if (next == 1) streakSpread = config.reconnect.backoff.drawSpread(config.reconnect.random)
+        val own: Duration = (decision as? Decision.ReconnectAfter)?.delay
+            ?: config.reconnect.delayFor(next, streakSpread).coerceAtLeast(Duration.ZERO)
+        if (own == Duration.ZERO && decision is Decision.ReconnectAfter && fleet.wait() == Duration.ZERO) return Next.Go(next)
+        val delay = maxOf(own, fleet.wait()) // a Retry-After another connection of this client got holds this one too
         _state.value = ConnectionState.Reconnecting(next, delay, cause, disconnect)
         log.info("reconnecting in $delay (attempt $next)")
         val myEpoch = epoch
         val until = timeSource.markNow() + delay
         while (true) {
-            val left = (-until.elapsedNow()).coerceAtLeast(Duration.ZERO)
+            val left = maxOf((-until.elapsedNow()).coerceAtLeast(Duration.ZERO), fleet.wait())
             val step = select<Next?> {
                 commands.onReceive { cmd ->
                     when (cmd) {
@@ -531,7 +542,7 @@ internal class RealConnection private constructor(
                         }
                     }
                 }
-                onTimeout(left) { Next.Go(next) }
+                onTimeout(left) { if (fleet.wait() > Duration.ZERO) null else Next.Go(next) }
             }
             if (step != null) return step
         }
@@ -551,8 +562,9 @@ internal class RealConnection private constructor(
             scope: CoroutineScope,
             ownsScope: Boolean,
             timeSource: TimeSource.WithComparableMarks = TimeSource.Monotonic,
+            fleet: Fleet = Fleet(),
         ): RealConnection {
-            val connection = RealConnection(config, timeSource)
+            val connection = RealConnection(config, timeSource, fleet)
             val transport = transportFactory(config)
             val interceptor = scope.coroutineContext[kotlin.coroutines.ContinuationInterceptor]
             if (interceptor?.javaClass?.name == "kotlinx.coroutines.BlockingEventLoop") {

@@ -6,6 +6,7 @@ import dev.tether.TetherException
 import kotlinx.coroutines.CoroutineScope
 import kotlinx.coroutines.channels.Channel
 import kotlinx.coroutines.test.TestCoroutineScheduler
+import kotlin.time.Duration.Companion.seconds
 
 /**
  * A scripted transport for virtual-time tests of the supervisor's scheduling (backoff, resets, keepalive).
@@ -17,6 +18,9 @@ internal class FakeTransport(
 ) : Transport {
     sealed class Behavior {
         object Refuse : Behavior()
+
+        /** The upgrade is refused with [status] and a `Retry-After` of [retryAfterSeconds]. */
+        class RefuseWithRetryAfter(val status: Int, val retryAfterSeconds: Long) : Behavior()
 
         /**
          * Connects; the session answers pings if [answerPings] and drops after [upMillis] (never if null). With
@@ -45,6 +49,9 @@ internal class FakeTransport(
         requests += request
         return when (val b = behavior(n)) {
             Behavior.Refuse -> throw TetherException.ConnectFailed(request.url, TetherException.ConnectFailure.REFUSED)
+            is Behavior.RefuseWithRetryAfter -> throw TetherException.HandshakeFailed(
+                request.url, b.status, mapOf("retry-after" to listOf("${b.retryAfterSeconds}")), "", b.retryAfterSeconds.seconds,
+            )
             is Behavior.Accept -> FakeSession(scheduler, b).also { sessions += it }
         }
     }

@@ -183,6 +183,33 @@ class SupervisorVirtualTimeTest : FunSpec({
         }
     }
 
+    test("a Retry-After one connection gets (503) holds back the next attempt of every connection of the client") {
+        runTest {
+            val fake = FakeTransport(testScheduler) { n ->
+                when (n) {
+                    0 -> FakeTransport.Behavior.RefuseWithRetryAfter(503, 10) // connection A's first attempt
+                    1 -> FakeTransport.Behavior.Refuse // connection B's first attempt: its own backoff is 250 ms
+                    else -> FakeTransport.Behavior.Accept()
+                }
+            }
+            val config = webSocketClient("ws://127.0.0.1:1/x") {
+                logInfo = false
+                logErrors = false
+                pingInterval = Duration.ZERO
+                reconnect { jitter(0.0) }
+            }.config
+            val client = WebSocketClient(config, { fake }, testScheduler.timeSource)
+            val a = client.connectIn(backgroundScope)
+            a.state.first { it is ConnectionState.Reconnecting }
+            val b = client.connectIn(backgroundScope)
+            val waiting = b.state.first { it is ConnectionState.Reconnecting } as ConnectionState.Reconnecting
+            waiting.delay shouldBe 10.seconds // not its own 250 ms: the server asked the whole client to wait
+            a.state.first { it is ConnectionState.Connected }
+            b.state.first { it is ConnectionState.Connected }
+            fake.openTimes.drop(2).forEach { (it >= 10_000L) shouldBe true }
+        }
+    }
+
     test("a socket found closed when a keepalive ping is written is a lost connection, reconnected, not a crash") {
         runTest {
             val fake = FakeTransport(testScheduler) { n -> FakeTransport.Behavior.Accept(pingFails = n == 0) }
