@@ -103,6 +103,12 @@ public class TetherClient private constructor(
         /** Time a pong may take before the link is dead (default 10 s). */
         public fun pongTimeout(timeout: Duration): Builder = step { pongTimeout = timeout.toKotlinDuration() }
 
+        /** Pings in a row that may go unanswered before the link is dead (default 0: the first). */
+        public fun maxMissedPongs(count: Int): Builder = step { maxMissedPongs = count }
+
+        /** Count any frame from the server as proof of life: no ping while data flows (default false). */
+        public fun livenessFromAnyFrame(enabled: Boolean): Builder = step { livenessFromAnyFrame = enabled }
+
         /** Time the closing handshake may take (default 5 s). */
         public fun closeTimeout(timeout: Duration): Builder = step { closeTimeout = timeout.toKotlinDuration() }
 

@@ -52,6 +52,24 @@ public class WebSocketClientBuilder internal constructor(private val url: String
             field = value
         }
 
+    /**
+     * Keepalive pings in a row that may go unanswered (within [pongTimeout] each) before the link counts as dead
+     * (default 0: the first). E.g. a ping every 2 s with 19 allowed misses declares a link dead only after about 40 s
+     * of silence. Any pong, even a late one, resets the count.
+     */
+    public var maxMissedPongs: Int = 0
+        set(value) {
+            require(value in 0..1000) { "maxMissedPongs must be between 0 and 1000, was $value" }
+            field = value
+        }
+
+    /**
+     * Count any frame from the server as proof of life (default false): no ping is sent while data flows (a ping
+     * goes out only after a [pingInterval] with nothing received), and a ping is answered by a pong or by any frame
+     * that arrives within [pongTimeout]. For servers that do not answer pings promptly while busy.
+     */
+    public var livenessFromAnyFrame: Boolean = false
+
     /** Time the closing handshake may take before the socket is forced shut (default 5 s). */
     public var closeTimeout: Duration = 5.seconds
         set(value) {
@@ -246,6 +264,8 @@ public class WebSocketClientBuilder internal constructor(private val url: String
             connectTimeout = connectTimeout,
             pingInterval = pingInterval,
             pongTimeout = pongTimeout,
+            maxMissedPongs = maxMissedPongs,
+            livenessFromAnyFrame = livenessFromAnyFrame,
             closeTimeout = closeTimeout,
             maxFrameSize = maxFrameSize,
             maxMessageSize = maxMessageSize,

@@ -22,6 +22,10 @@ public class WebSocketClientConfig internal constructor(
     public val pingInterval: Duration,
     /** Time a pong may take before the link counts as dead. */
     public val pongTimeout: Duration,
+    /** Pings in a row that may go unanswered before the link is dead. */
+    public val maxMissedPongs: Int,
+    /** True when any inbound frame counts as proof of life. */
+    public val livenessFromAnyFrame: Boolean,
     /** Time the closing handshake may take before the socket is forced shut. */
     public val closeTimeout: Duration,
     /** The largest single frame accepted from the server, in bytes. */

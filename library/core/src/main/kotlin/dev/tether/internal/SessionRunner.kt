@@ -193,6 +193,7 @@ internal class SessionRunner(
         try {
             while (true) {
                 val raw = session.receive()
+                if (trackInbound) lastInbound = timeSource.markNow()
                 if (draining) {
                     if (raw.opcode == RawFrame.CLOSE) peerClose.complete(ReceivedClose(0, ""))
                     continue
@@ -406,10 +407,21 @@ internal class SessionRunner(
     /** Held while a direct write hands its frame to the session; the writer waits for it before a close frame. */
     private val direct = java.util.concurrent.atomic.AtomicBoolean()
 
+    /** When the reader last took a frame (only kept with `livenessFromAnyFrame`: the hot path pays nothing otherwise). */
+    @Volatile
+    private var lastInbound: kotlin.time.ComparableTimeMark? = null
+    private val trackInbound = config.livenessFromAnyFrame
+
     private suspend fun keepaliveLoop() {
         var seq = 0L
+        var missed = 0
         while (true) {
             delay(config.pingInterval)
+            // with livenessFromAnyFrame, data that arrived within the interval is proof enough: no ping needed
+            if (trackInbound && lastInbound.let { it != null && it.elapsedNow() < config.pingInterval }) {
+                missed = 0
+                continue
+            }
             val payload = ByteBuffer.allocate(8).putLong(++seq).array()
             val sentAt = timeSource.markNow()
             try {
@@ -418,31 +430,54 @@ internal class SessionRunner(
                 ending.complete(Ending.Lost(e)) // the socket closed under us: the reader reports the same
                 return
             }
-            if (!awaitPong(payload)) {
+            when (awaitPong(payload)) {
+                PONG -> {
+                    missed = 0
+                    hooks.observePong(payload, sentAt.elapsedNow())
+                    continue
+                }
+                LATE_PONG -> {
+                    missed = 0
+                    continue
+                }
+                else -> Unit
+            }
+            val heard = lastInbound // any frame since the ping counts when livenessFromAnyFrame
+            if (trackInbound && heard != null && heard >= sentAt) {
+                missed = 0
+                continue
+            }
+            if (++missed > config.maxMissedPongs) {
                 ending.complete(Ending.Lost(TetherException.DeadLink(config.pongTimeout)))
                 return
             }
-            hooks.observePong(payload, sentAt.elapsedNow())
         }
     }
 
     /**
      * Waits for the pong to [payload]. The pong timeout counts only time in which the reader was reading: while the
      * application holds it back (the read-ahead is full), the pong may be unread in the socket, so the wait restarts
-     * once the reader reads again. False: the link is dead.
+     * once the reader reads again. [PONG], [LATE_PONG] (a pong to an earlier ping, with misses allowed) or
+     * [NO_PONG].
      */
-    private suspend fun awaitPong(payload: ByteArray): Boolean {
+    private suspend fun awaitPong(payload: ByteArray): Int {
         var stallsBefore = inbox.stalls
         while (true) {
             val got = withTimeoutOrNull(config.pongTimeout) {
+                var result = PONG
                 while (true) {
                     val p = pongs.receive()
                     if (p.contentEquals(payload)) break
                     hooks.observePong(p, null)
+                    if (config.maxMissedPongs > 0) { // a late pong to an earlier ping: the link is alive
+                        result = LATE_PONG
+                        break
+                    }
                 }
+                result
             }
-            if (got != null) return true
-            if (!inbox.stalled.value && inbox.stalls == stallsBefore) return false
+            if (got != null) return got
+            if (!inbox.stalled.value && inbox.stalls == stallsBefore) return NO_PONG
             inbox.stalled.first { !it }
             stallsBefore = inbox.stalls
         }
@@ -464,6 +499,9 @@ internal class SessionRunner(
         val CONNECT_DONE = Any()
         const val BATCH = 64
         const val PONG_BUFFER = 8
+        const val PONG = 0
+        const val LATE_PONG = 1
+        const val NO_PONG = 2
 
         /** How long `reconnect()` lets the frames already handed over, and a close frame, go out on a suspect link. */
         val DROP_GRACE = 250.milliseconds

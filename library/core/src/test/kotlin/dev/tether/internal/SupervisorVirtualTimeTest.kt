@@ -210,6 +210,52 @@ class SupervisorVirtualTimeTest : FunSpec({
         }
     }
 
+    test("maxMissedPongs: a link is dead only after that many unanswered pings in a row, plus one") {
+        runTest {
+            val fake = FakeTransport(testScheduler) { n -> FakeTransport.Behavior.Accept(answerPings = n != 0) }
+            val conn = start(fake) {
+                pingInterval = 2.seconds
+                pongTimeout = 1.seconds
+                maxMissedPongs = 19
+            }
+            conn.state.first { it is ConnectionState.Connected }
+            val dead = conn.state.first { it is ConnectionState.Reconnecting } as ConnectionState.Reconnecting
+            dead.cause.shouldBeInstanceOf<TetherException.DeadLink>()
+            testScheduler.currentTime shouldBe 20 * 3_000L // 20 pings, each 2 s apart plus 1 s of waiting
+            fake.sessions[0].written.count { it.opcode == RawFrame.PING } shouldBe 20
+        }
+    }
+
+    test("livenessFromAnyFrame: no ping while data flows, and data answers a ping; silence still kills the link") {
+        runTest {
+            val fake = FakeTransport(testScheduler) { FakeTransport.Behavior.Accept(answerPings = false) }
+            val conn = start(fake) {
+                pingInterval = 30.seconds
+                pongTimeout = 10.seconds
+                livenessFromAnyFrame = true
+            }
+            conn.state.first { it is ConnectionState.Connected }
+            val session = fake.sessions[0]
+            val feeder = launch {
+                repeat(60) { // a message every 5 s for five minutes, from a server that never answers pings
+                    session.inbound.trySend(RawFrame(RawFrame.TEXT, true, 0, "tick".toByteArray()))
+                    kotlinx.coroutines.delay(5_000)
+                }
+            }
+            val drain = launch { for (f in conn.incoming) Unit }
+            advanceTimeBy(5 * 60_000L)
+            runCurrent()
+            conn.state.value.shouldBeInstanceOf<ConnectionState.Connected>()
+            session.written.count { it.opcode == RawFrame.PING } shouldBe 0 // data was proof of life: no ping needed
+            feeder.join()
+            val silentFrom = testScheduler.currentTime
+            val dead = conn.state.first { it is ConnectionState.Reconnecting } as ConnectionState.Reconnecting
+            dead.cause.shouldBeInstanceOf<TetherException.DeadLink>()
+            (testScheduler.currentTime - silentFrom <= 30_000L + 30_000L + 10_000L) shouldBe true
+            drain.cancel()
+        }
+    }
+
     test("a socket found closed when a keepalive ping is written is a lost connection, reconnected, not a crash") {
         runTest {
             val fake = FakeTransport(testScheduler) { n -> FakeTransport.Behavior.Accept(pingFails = n == 0) }
