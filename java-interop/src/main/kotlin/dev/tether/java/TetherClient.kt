@@ -124,6 +124,9 @@ public class TetherClient private constructor(
         /** The outgoing buffer and offline outbox (default 64, SUSPEND). */
         public fun outgoingBuffer(capacity: Int, overflow: OverflowPolicy): Builder = step { outgoingBuffer(capacity, overflow) }
 
+        /** How long a frame may wait in the outbox before it fails with EXPIRED instead of going out late (default: no limit). */
+        public fun outboxTimeToLive(timeToLive: Duration): Builder = step { outboxTimeToLive = timeToLive.toKotlinDuration() }
+
         /** What sends do while disconnected (default QUEUE). */
         public fun offlinePolicy(policy: OfflinePolicy): Builder = step { offlinePolicy = policy }
 

@@ -27,6 +27,7 @@ import java.util.Optional
 import java.util.concurrent.CompletableFuture
 import java.util.concurrent.Flow
 import kotlin.time.toJavaDuration
+import kotlin.time.toKotlinDuration
 
 /**
  * A running, supervised connection, for Java. Every method is thread-safe; futures complete on Tether's threads
@@ -134,6 +135,13 @@ public class TetherConnection internal constructor(private val client: TetherCli
         val written = openScope.get()?.enqueue(frame) ?: core.enqueue(frame)
         return SendFuture(written)
     }
+
+    /**
+     * Sends [frame] with a time to live of its own: if it is still waiting in the outbox (offline, or behind a full
+     * buffer) after [timeToLive], the future fails with `SendFailed(EXPIRED)` and the frame is never sent.
+     */
+    public fun send(frame: Frame, timeToLive: Duration): CompletableFuture<Void?> =
+        SendFuture(core.enqueue(frame, timeToLive.toKotlinDuration()))
 
     /**
      * Closes: stops reconnecting, writes what is queued, runs the closing handshake (forced shut after the close

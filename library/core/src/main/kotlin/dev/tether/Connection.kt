@@ -5,6 +5,7 @@ import kotlinx.coroutines.channels.ReceiveChannel
 import kotlinx.coroutines.channels.SendChannel
 import kotlinx.coroutines.flow.Flow
 import kotlinx.coroutines.flow.StateFlow
+import kotlin.time.Duration
 
 /**
  * A supervised, self-healing WebSocket connection: one long-lived coroutine that connects, reconnects with
@@ -58,6 +59,13 @@ public interface Connection : AutoCloseable {
     public suspend fun send(frame: Frame)
 
     /**
+     * [send] with a time to live of its own, instead of the client's `outboxTimeToLive`: if the frame is still
+     * waiting in the outbox (offline, or behind a full buffer) after [timeToLive], it fails with
+     * [TetherException.SendFailure.EXPIRED] and is never sent. Null: no limit.
+     */
+    public suspend fun send(frame: Frame, timeToLive: Duration?)
+
+    /**
      * Queues [frame] without suspending, for code outside coroutines (the Java facade, callbacks, other async
      * libraries), and returns at once. The result completes when the frame is written to the socket, or fails with
      * [TetherException.SendFailed] for the same reasons as [send]; cancelling it before the frame is written
@@ -67,6 +75,9 @@ public interface Connection : AutoCloseable {
      * the client (see [close]) and completes at once.
      */
     public fun enqueue(frame: Frame): Deferred<Unit>
+
+    /** [enqueue] with a time to live of its own (see `send(frame, timeToLive)`). */
+    public fun enqueue(frame: Frame, timeToLive: Duration?): Deferred<Unit>
 
     /** Sends a text message; see [send]. */
     public suspend fun sendText(text: String) {

@@ -131,5 +131,8 @@ public sealed class TetherException(message: String, cause: Throwable? = null) :
 
         /** The client is closed. */
         CLOSED,
+
+        /** The frame waited in the outbox past its time to live (`outboxTimeToLive`, or the send's own) and was not sent. */
+        EXPIRED,
     }
 }

@@ -126,6 +126,17 @@ public class WebSocketClientBuilder internal constructor(private val url: String
     /** What [Connection.send] does while not connected (default [OfflinePolicy.QUEUE]). */
     public var offlinePolicy: OfflinePolicy = OfflinePolicy.QUEUE
 
+    /**
+     * How long a frame may wait in the outbox (offline, or behind a full buffer) before it fails with
+     * [TetherException.SendFailure.EXPIRED] instead of going out late (default null: no limit). A send can set its
+     * own ([Connection.send] with `timeToLive`). A frame already being written is never expired.
+     */
+    public var outboxTimeToLive: Duration? = null
+        set(value) {
+            require(value == null || value.isPositive()) { "outboxTimeToLive must be positive or null, was $value" }
+            field = value
+        }
+
     /** Log errors at WARN (default true). */
     public var logErrors: Boolean = true
 
@@ -272,6 +283,7 @@ public class WebSocketClientBuilder internal constructor(private val url: String
             incomingBuffer = incoming,
             outgoingBuffer = outgoing,
             offlinePolicy = offlinePolicy,
+            outboxTimeToLive = outboxTimeToLive,
             reconnect = reconnectBuilder.build(),
             logErrors = logErrors,
             logInfo = logInfo,

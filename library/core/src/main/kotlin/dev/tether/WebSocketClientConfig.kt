@@ -38,6 +38,8 @@ public class WebSocketClientConfig internal constructor(
     public val outgoingBuffer: BufferConfig,
     /** What [Connection.send] does while not connected. */
     public val offlinePolicy: OfflinePolicy,
+    /** How long a frame may wait in the outbox before it expires, or null for no limit. */
+    public val outboxTimeToLive: Duration?,
     /** Reconnect settings. */
     public val reconnect: ReconnectConfig,
     /** Log errors (connect failures, protocol violations, hook failures) at WARN/ERROR. */

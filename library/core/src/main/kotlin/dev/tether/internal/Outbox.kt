@@ -12,8 +12,45 @@ import kotlinx.coroutines.channels.ChannelResult
 import kotlinx.coroutines.channels.SendChannel
 import java.util.concurrent.atomic.AtomicInteger
 
+/**
+ * What every queued element shares: whether the writer has taken it or its time to live ran out first. Exactly one
+ * of the two wins ([take] / [expire]), so a frame is never both written and reported expired.
+ */
+internal abstract class Queued {
+    private val state = java.util.concurrent.atomic.AtomicInteger() // 0 waiting, 1 taken by the writer, 2 expired
+
+    /** When its time to live runs out, or null for never. */
+    @Volatile
+    var deadline: kotlin.time.ComparableTimeMark? = null
+
+    /**
+     * The writer takes it: [TAKEN] (write it), [EXPIRED_NOW] (its deadline has passed: it expires now, and the
+     * writer reports it) or [EXPIRED_BEFORE] (it expired earlier and was reported then).
+     */
+    fun take(): Int {
+        val d = deadline
+        if (d != null && state.get() == 0 && !(-d.elapsedNow()).isPositive()) {
+            if (state.compareAndSet(0, 2)) return EXPIRED_NOW
+        }
+        return if (state.compareAndSet(0, 1) || state.get() == 1) TAKEN else EXPIRED_BEFORE
+    }
+
+    val isTaken: Boolean get() = state.get() == 1
+
+    /** Its time to live ran out; false if the writer took it first. */
+    fun expire(): Boolean = state.compareAndSet(0, 2)
+
+    val isExpired: Boolean get() = state.get() == 2
+
+    companion object {
+        const val TAKEN = 0
+        const val EXPIRED_NOW = 1
+        const val EXPIRED_BEFORE = 2
+    }
+}
+
 /** A frame queued by [dev.tether.Connection.send], with the deferred its sender awaits. */
-internal class Tracked(val frame: Frame) {
+internal class Tracked(val frame: Frame) : Queued() {
     val written = CompletableDeferred<Unit>()
 
     /** Set when the sender stopped waiting (cancelled) before the frame was taken: the writer skips it. */
@@ -27,7 +64,7 @@ internal class Tracked(val frame: Frame) {
 }
 
 /** A frame from [Outbox.outgoing]'s send or trySend: counted in [Outbox.inFlight] like a [Tracked] one. */
-internal class Counted(val frame: Frame)
+internal class Counted(val frame: Frame) : Queued()
 
 /**
  * The bounded buffer between senders and the socket writer, kept across reconnects (it is also the offline
@@ -36,6 +73,8 @@ internal class Counted(val frame: Frame)
  */
 internal class Outbox(
     private val config: BufferConfig,
+    /** Registers a queued element for expiry when a time to live applies (see [Expiry]). */
+    private val expiring: (Queued) -> Unit = {},
     private val onUntrackedDrop: (Frame, SendFailure) -> Unit,
     private val onUserClose: (code: Int, reason: String) -> Unit = { _, _ -> },
     /** Starts [runOverflow]; called once, when a frame first has to wait in the overflow. */
@@ -76,7 +115,7 @@ internal class Outbox(
             if (element is Frame.Close) return onUserClose(element.code, element.reason) // in every state
             inFlight.incrementAndGet()
             try {
-                channel.send(Counted(element))
+                channel.send(Counted(element).also(expiring))
             } catch (e: Throwable) {
                 inFlight.decrementAndGet()
                 throw e
@@ -89,7 +128,7 @@ internal class Outbox(
                 return SUCCESS
             }
             inFlight.incrementAndGet()
-            return channel.trySend(Counted(element)).also { if (it.isFailure) inFlight.decrementAndGet() }
+            return channel.trySend(Counted(element).also(expiring)).also { if (it.isFailure) inFlight.decrementAndGet() }
         }
 
         /**
@@ -211,8 +250,17 @@ internal class Outbox(
         failQueued(SendFailure.CLOSED)
     }
 
+    /** [element] outlived its time to live in the queue: its sender is told (a plain frame via `onError`). */
+    fun expired(element: Queued) {
+        when (element) {
+            is Tracked -> element.fail(SendFailure.EXPIRED, "waited in the outbox past its time to live")
+            is Counted -> onUntrackedDrop(element.frame, SendFailure.EXPIRED)
+        }
+    }
+
     fun dropped(element: Any, reason: SendFailure) {
         finished(element)
+        if ((element as? Queued)?.isExpired == true) return // its sender was told when it expired
         when (element) {
             is Tracked -> element.fail(reason)
             is Counted -> onUntrackedDrop(element.frame, reason)

@@ -90,6 +90,7 @@ internal class RealConnection private constructor(
 
     private val outbox: Outbox = Outbox(
         config.outgoingBuffer,
+        expiring = { q -> config.outboxTimeToLive?.let { expiry.add(q, it) } },
         onUntrackedDrop = { frame, reason -> hooks.report(TetherException.SendFailed(frame, reason)) },
         onUserClose = { code, reason -> requestClose(code, reason) },
         startOverflow = { overflowJob = connectionScope.launch(CoroutineName("tether-overflow")) { outbox.runOverflow() } },
@@ -126,6 +127,12 @@ internal class RealConnection private constructor(
         startDelivery = { deliveryJob = connectionScope.launch(CoroutineName("tether-delivery")) { inbox.run() } },
     )
 
+    private val expiry: Expiry = Expiry(
+        timeSource,
+        start = { connectionScope.launch(CoroutineName("tether-expiry")) { expiry.run() } },
+        expired = { outbox.expired(it) },
+    )
+
     /** Children of the connection's job (set in [start], before anyone can call the connection): lazy helpers run here. */
     private lateinit var connectionScope: CoroutineScope
 
@@ -151,7 +158,9 @@ internal class RealConnection private constructor(
     @Volatile
     private var blockingLoopThread: Thread? = null
 
-    override suspend fun send(frame: Frame) {
+    override suspend fun send(frame: Frame): Unit = send(frame, config.outboxTimeToLive)
+
+    override suspend fun send(frame: Frame, timeToLive: Duration?) {
         if (frame is Frame.Close) {
             close(frame.code, frame.reason)
             return
@@ -160,8 +169,10 @@ internal class RealConnection private constructor(
         if (config.offlinePolicy == OfflinePolicy.REJECT && _state.value !is ConnectionState.Connected) {
             throw TetherException.SendFailed(frame, SendFailure.NOT_CONNECTED)
         }
+        require(timeToLive == null || timeToLive.isPositive()) { "timeToLive must be positive or null, was $timeToLive" }
         live?.let { if (it.tryWriteNow(frame)) return }
         val tracked = Tracked(frame)
+        if (timeToLive != null) expiry.add(tracked, timeToLive)
         try {
             outbox.enqueue(tracked)
             tracked.written.await()
@@ -171,7 +182,10 @@ internal class RealConnection private constructor(
         }
     }
 
-    override fun enqueue(frame: Frame): Deferred<Unit> {
+    override fun enqueue(frame: Frame): Deferred<Unit> = enqueue(frame, config.outboxTimeToLive)
+
+    override fun enqueue(frame: Frame, timeToLive: Duration?): Deferred<Unit> {
+        require(timeToLive == null || timeToLive.isPositive()) { "timeToLive must be positive or null, was $timeToLive" }
         if (frame is Frame.Close) {
             CloseCodes.requireValid(frame.code, frame.reason)
             requestClose(frame.code, frame.reason)
@@ -183,7 +197,10 @@ internal class RealConnection private constructor(
             config.offlinePolicy == OfflinePolicy.REJECT && _state.value !is ConnectionState.Connected ->
                 tracked.fail(SendFailure.NOT_CONNECTED)
             live?.tryWriteNow(tracked) == true -> Unit
-            else -> outbox.enqueueNow(tracked)
+            else -> {
+                if (timeToLive != null) expiry.add(tracked, timeToLive)
+                outbox.enqueueNow(tracked)
+            }
         }
         return tracked.written
     }

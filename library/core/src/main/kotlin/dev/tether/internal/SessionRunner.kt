@@ -330,6 +330,20 @@ internal class SessionRunner(
             outbox.finished(element)
             return
         }
+        if (element is Queued) {
+            when (element.take()) {
+                Queued.TAKEN -> Unit
+                Queued.EXPIRED_NOW -> { // never sent late
+                    outbox.expired(element)
+                    outbox.finished(element)
+                    return
+                }
+                else -> {
+                    outbox.finished(element)
+                    return
+                }
+            }
+        }
         val frame = outbox.frameOf(element)
         if (frame is Frame.Close) { // only through outgoing.onSend in a select: the other paths turn it into a command
             requestClose(frame.code, frame.reason)

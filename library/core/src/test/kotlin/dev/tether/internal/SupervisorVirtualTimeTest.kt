@@ -12,6 +12,7 @@ import io.kotest.matchers.shouldBe
 import io.kotest.matchers.string.shouldContain
 import io.kotest.matchers.types.shouldBeInstanceOf
 import kotlinx.coroutines.flow.first
+import kotlinx.coroutines.async
 import kotlinx.coroutines.launch
 import kotlinx.coroutines.test.TestScope
 import kotlinx.coroutines.test.advanceTimeBy
@@ -253,6 +254,33 @@ class SupervisorVirtualTimeTest : FunSpec({
             dead.cause.shouldBeInstanceOf<TetherException.DeadLink>()
             (testScheduler.currentTime - silentFrom <= 30_000L + 30_000L + 10_000L) shouldBe true
             drain.cancel()
+        }
+    }
+
+    test("outbox time to live: a frame waiting offline fails EXPIRED at its deadline and is never sent late") {
+        runTest {
+            val fake = FakeTransport(testScheduler) { n -> if (n == 0) FakeTransport.Behavior.Refuse else FakeTransport.Behavior.Accept() }
+            val reported = kotlinx.coroutines.CompletableDeferred<TetherException>()
+            val conn = start(fake) {
+                pingInterval = Duration.ZERO
+                outboxTimeToLive = 5.seconds
+                reconnect { delays { 8.seconds } } // offline for 8 s
+                onError { e -> if (e is TetherException.SendFailed) reported.complete(e); dev.tether.Decision.Ignore }
+            }
+            conn.state.first { it is ConnectionState.Reconnecting }
+            val stale = async { runCatching { conn.send(dev.tether.Frame.Text("stale")) } }
+            val short = async { runCatching { conn.send(dev.tether.Frame.Text("short"), 1.seconds) } }
+            conn.outgoing.send(dev.tether.Frame.Text("plain"))
+            runCurrent()
+            advanceTimeBy(4_000)
+            val fresh = async { runCatching { conn.send(dev.tether.Frame.Text("fresh")) } } // 4 s left at the reconnect
+            runCurrent()
+            (short.await().exceptionOrNull() as TetherException.SendFailed).reason shouldBe TetherException.SendFailure.EXPIRED
+            (stale.await().exceptionOrNull() as TetherException.SendFailed).reason shouldBe TetherException.SendFailure.EXPIRED
+            testScheduler.currentTime shouldBe 5_000L // at its deadline, not at the reconnect
+            reported.await().shouldBeInstanceOf<TetherException.SendFailed>().reason shouldBe TetherException.SendFailure.EXPIRED
+            fresh.await().isSuccess shouldBe true
+            fake.sessions[0].written.filter { it.opcode == RawFrame.TEXT }.map { String(it.data) } shouldContainExactly listOf("fresh")
         }
     }
 
