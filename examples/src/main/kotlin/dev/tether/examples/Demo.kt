@@ -58,6 +58,7 @@ public fun runDemo(out: PrintStream): Unit = runBlocking {
                         " (cause: ${s.disconnect?.let { "closed ${it.code}" } ?: s.cause?.javaClass?.simpleName})",
                 )
                 is ConnectionState.Down -> say("state", "down")
+                is ConnectionState.Paused -> say("state", "paused (${s.reason})")
                 is ConnectionState.Closing -> say("state", "closing (${s.code})")
                 is ConnectionState.Closed -> say("state", "closed (${s.code} \"${s.reason}\")")
             }

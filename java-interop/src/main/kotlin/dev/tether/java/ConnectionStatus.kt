@@ -22,7 +22,7 @@ public class ConnectionStatus private constructor(
     public val disconnect: DisconnectInfo?,
     /** The close code (closing, closed), or 0. */
     public val code: Int,
-    /** The close reason (closing, closed), or "". */
+    /** The close reason (closing, closed), why it is paused (PAUSED, GATE or IDLE), or "". */
     public val reason: String,
     /** The handshake's HTTP status (connected), or 0. */
     public val status: Int,
@@ -32,7 +32,7 @@ public class ConnectionStatus private constructor(
     public val subprotocol: String?,
 ) {
     /** The states of a connection; see `docs/lifecycle.md`. */
-    public enum class Kind { CONNECTING, CONNECTED, RECONNECTING, DOWN, CLOSING, CLOSED }
+    public enum class Kind { CONNECTING, CONNECTED, RECONNECTING, DOWN, PAUSED, CLOSING, CLOSED }
 
     override fun toString(): String = "ConnectionStatus($kind, attempt=$attempt, delay=$delay, code=$code)"
 
@@ -48,6 +48,7 @@ public class ConnectionStatus private constructor(
                 disconnect = s.disconnect?.let { DisconnectInfo.of(it) },
             )
             is ConnectionState.Down -> make(Kind.DOWN, cause = s.cause, disconnect = s.disconnect?.let { DisconnectInfo.of(it) })
+            is ConnectionState.Paused -> make(Kind.PAUSED, reason = s.reason.name)
             is ConnectionState.Closing -> make(Kind.CLOSING, code = s.code, reason = s.reason)
             is ConnectionState.Closed -> make(Kind.CLOSED, code = s.code, reason = s.reason, cause = s.cause)
         }

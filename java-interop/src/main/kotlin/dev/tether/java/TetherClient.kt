@@ -127,6 +127,15 @@ public class TetherClient private constructor(
         /** How long a frame may wait in the outbox before it fails with EXPIRED instead of going out late (default: no limit). */
         public fun outboxTimeToLive(timeToLive: Duration): Builder = step { outboxTimeToLive = timeToLive.toKotlinDuration() }
 
+        /**
+         * Runs connections only while [gate] is open (the app in the foreground, the network available): closing it
+         * closes them gracefully and keeps what is queued; opening it connects at once with the attempt count reset.
+         */
+        public fun gate(gate: ConnectionGate): Builder = step { gate(gate.flow) }
+
+        /** Closes a connection after [timeout] without traffic; the next send (or resume) connects again. */
+        public fun idleTimeout(timeout: Duration): Builder = step { idleTimeout = timeout.toKotlinDuration() }
+
         /** What sends do while disconnected (default QUEUE). */
         public fun offlinePolicy(policy: OfflinePolicy): Builder = step { offlinePolicy = policy }
 

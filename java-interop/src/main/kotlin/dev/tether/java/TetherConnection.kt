@@ -174,6 +174,19 @@ public class TetherConnection internal constructor(private val client: TetherCli
      */
     public fun awaitConnected(): CompletableFuture<ConnectionStatus> = scope.future { ConnectionStatus.of(core.awaitConnected()) }
 
+    /**
+     * Pauses: closes the connection gracefully or stops trying, keeps what is queued, and stays PAUSED until
+     * [resume] (for the app's lifecycle; see also [TetherClient.Builder.gate]).
+     */
+    public fun pause() {
+        core.pause()
+    }
+
+    /** Ends a pause (or an idle pause): connects at once, with the attempt count reset. */
+    public fun resume() {
+        core.resume()
+    }
+
     /** Connects again now (ends a backoff wait or a stay-down; when connected, drops the link and reconnects). */
     public fun reconnect() {
         core.reconnect()

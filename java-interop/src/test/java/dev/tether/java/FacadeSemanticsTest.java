@@ -126,6 +126,26 @@ class FacadeSemanticsTest {
     }
 
     @Test
+    void aGateAndPauseResumeFromJava() throws Exception {
+        try (TestWebSocketServer server = TestWebSocketServer.echo()) {
+            ConnectionGate gate = new ConnectionGate(false);
+            try (TetherConnection conn = quick(server.url("/")).gate(gate).idleTimeout(Duration.ofMinutes(5)).build().start()) {
+                while (conn.status().getKind() != ConnectionStatus.Kind.PAUSED) Thread.onSpinWait();
+                assertEquals("GATE", conn.status().getReason());
+                assertEquals(0, server.getConnections().size());
+                gate.open();
+                conn.awaitConnected().get(5, TimeUnit.SECONDS);
+                conn.pause();
+                while (conn.status().getKind() != ConnectionStatus.Kind.PAUSED) Thread.onSpinWait();
+                assertEquals("PAUSED", conn.status().getReason());
+                conn.resume();
+                conn.awaitConnected().get(5, TimeUnit.SECONDS);
+                assertEquals(2, server.getConnections().size());
+            }
+        }
+    }
+
+    @Test
     void connectAndAwaitConnectedFailPromptlyWhenTheServerRefusesFor404() throws Exception {
         try (TestWebSocketServer server = new TestWebSocketServer(r -> dev.tether.testkit.HandshakeResponse.refuse(404)).start()) {
             TetherClient client = quick(server.url("/")).build();

@@ -112,6 +112,16 @@ public interface Connection : AutoCloseable {
     public fun reconnect()
 
     /**
+     * Pauses: closes the connection gracefully (1000, "paused") or stops trying, keeps the outbox, and stays
+     * [ConnectionState.Paused] until [resume]. Sends while paused queue (QUEUE policy) or fail (REJECT). Use it for
+     * app lifecycle by hand; `gate(flow)` in the builder does the same from a flow.
+     */
+    public fun pause()
+
+    /** Ends a [pause] (and an idle pause): connects at once, with the attempt count reset. */
+    public fun resume()
+
+    /**
      * Closes the client: stops reconnecting, runs the closing handshake with [code] and [reason] (after frames
      * already queued are written), forces the socket shut after the close timeout, and completes every coroutine
      * of the connection. Returns within `closeTimeout` of the first close request plus a slack of 1 s, whatever

@@ -46,6 +46,16 @@ public sealed class ConnectionState {
         override fun toString(): String = "Down(cause=${cause?.javaClass?.simpleName}, disconnect=$disconnect)"
     }
 
+    /**
+     * Not connected, and not trying, because the application said so: [reason] is [PauseReason.PAUSED]
+     * (`pause()`), [PauseReason.GATE] (the `gate` flow is false) or [PauseReason.IDLE] (no traffic for
+     * `idleTimeout`). The outbox is kept. It connects at once when the reason goes away (`resume()`, the gate opens,
+     * or, when idle, the next send).
+     */
+    public class Paused internal constructor(public val reason: PauseReason) : ConnectionState() {
+        override fun toString(): String = "Paused($reason)"
+    }
+
     /** Running the closing handshake with [code] and [reason]; bounded by the close timeout. */
     public class Closing(public val code: Int, public val reason: String) : ConnectionState() {
         override fun toString(): String = "Closing($code, \"$reason\")"
@@ -59,4 +69,16 @@ public sealed class ConnectionState {
         ConnectionState() {
         override fun toString(): String = "Closed($code, \"$reason\", cause=${cause?.javaClass?.simpleName})"
     }
+}
+
+/** Why a connection is [ConnectionState.Paused]; when several apply, the first listed here is shown. */
+public enum class PauseReason {
+    /** `pause()` was called (until `resume()`). */
+    PAUSED,
+
+    /** The client's `gate` flow said false (the app is in the background, the network is down, the user logged out). */
+    GATE,
+
+    /** No application traffic for `idleTimeout`: the next send (or `resume()`, or the gate opening) connects again. */
+    IDLE,
 }

@@ -114,6 +114,29 @@ public class WebSocketClientBuilder internal constructor(private val url: String
         }
 
     /**
+     * Closes the connection (1000, "idle") after this long with no application traffic (no message sent or received)
+     * and reconnects on the next send, or on `resume()` or the gate opening (default null: never). The state meanwhile
+     * is `Paused(IDLE)`. Needs the QUEUE offline policy (the send that wakes it waits in the outbox).
+     */
+    public var idleTimeout: Duration? = null
+        set(value) {
+            require(value == null || value.isPositive()) { "idleTimeout must be positive or null, was $value" }
+            field = value
+        }
+
+    private var gate: kotlinx.coroutines.flow.Flow<Boolean>? = null
+
+    /**
+     * Runs the connection only while [allowed] says true (the app in the foreground, the network available, the user
+     * logged in). False closes the connection gracefully (1000, "gated") and keeps the outbox; true connects at once,
+     * cutting any backoff short, with the attempt count reset. Until the flow's first value the connection waits.
+     * Collected on the connection's dispatcher for as long as the connection lives.
+     */
+    public fun gate(allowed: kotlinx.coroutines.flow.Flow<Boolean>) {
+        gate = allowed
+    }
+
+    /**
      * Where hooks run (default null: the connection's own dispatcher). Set it to run them on a thread of your choice,
      * e.g. `Dispatchers.Main` on Android or an executor's `asCoroutineDispatcher()`; hooks still run one at a time
      * and in event order, and a hook that blocks a thread of this dispatcher delays only hooks.
@@ -284,6 +307,12 @@ public class WebSocketClientBuilder internal constructor(private val url: String
             outgoingBuffer = outgoing,
             offlinePolicy = offlinePolicy,
             outboxTimeToLive = outboxTimeToLive,
+            idleTimeout = idleTimeout.also {
+                require(it == null || offlinePolicy == OfflinePolicy.QUEUE) {
+                    "idleTimeout needs offlinePolicy QUEUE: the send that wakes an idle connection waits in the outbox"
+                }
+            },
+            gate = gate,
             reconnect = reconnectBuilder.build(),
             logErrors = logErrors,
             logInfo = logInfo,

@@ -40,6 +40,9 @@ public class WebSocketClientConfig internal constructor(
     public val offlinePolicy: OfflinePolicy,
     /** How long a frame may wait in the outbox before it expires, or null for no limit. */
     public val outboxTimeToLive: Duration?,
+    /** Time without application traffic after which the connection closes until the next send, or null. */
+    public val idleTimeout: Duration?,
+    internal val gate: kotlinx.coroutines.flow.Flow<Boolean>?,
     /** Reconnect settings. */
     public val reconnect: ReconnectConfig,
     /** Log errors (connect failures, protocol violations, hook failures) at WARN/ERROR. */

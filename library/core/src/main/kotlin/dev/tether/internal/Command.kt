@@ -13,6 +13,9 @@ internal sealed class Command {
     /** `reconnect()`. */
     object Reconnect : Command()
 
+    /** `pause()`, `resume()`, the gate, idleness or new activity changed: the supervisor re-reads whether to run. */
+    object Lifecycle : Command()
+
     /**
      * A decision a hook took about a non-fatal error (a hook that threw, a dropped frame) in [epoch]: the session
      * (or the time between sessions) in which the error happened. Close applies in every state; the others only

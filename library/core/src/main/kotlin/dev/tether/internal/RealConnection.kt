@@ -63,6 +63,54 @@ internal class RealConnection private constructor(
     private val timeSource: TimeSource.WithComparableMarks,
     private val fleet: Fleet,
 ) : Connection {
+    @Volatile
+    private var pausedByUser = false
+
+    @Volatile
+    private var gateOpen = config.gate == null
+
+    @Volatile
+    private var idle = false
+
+    /** Set when the attempt count must start again (resume, the gate opening: a network-available signal). */
+    @Volatile
+    private var resetAttempts = false
+
+    /** When the application last sent or received a message; kept only with `idleTimeout`. */
+    @Volatile
+    private var lastActivity: kotlin.time.ComparableTimeMark? = null
+    private val trackActivity = config.idleTimeout != null
+
+    /** Why the connection must not run now, or null. */
+    private fun holdReason(): dev.tether.PauseReason? = when {
+        pausedByUser -> dev.tether.PauseReason.PAUSED
+        !gateOpen -> dev.tether.PauseReason.GATE
+        idle -> dev.tether.PauseReason.IDLE
+        else -> null
+    }
+
+    /** Application traffic: ends an idle pause. */
+    private fun activity() {
+        lastActivity = timeSource.markNow()
+        if (idle) {
+            idle = false
+            resetAttempts = true
+            commands.trySend(Command.Lifecycle)
+        }
+    }
+
+    override fun pause() {
+        pausedByUser = true
+        commands.trySend(Command.Lifecycle)
+    }
+
+    override fun resume() {
+        pausedByUser = false
+        idle = false
+        resetAttempts = true
+        commands.trySend(Command.Lifecycle)
+    }
+
     /** This connection's [dev.tether.Jitter.SPREAD] factor for the current streak of attempts (drawn at attempt 1). */
     private var streakSpread = 1.0
 
@@ -90,7 +138,10 @@ internal class RealConnection private constructor(
 
     private val outbox: Outbox = Outbox(
         config.outgoingBuffer,
-        expiring = { q -> config.outboxTimeToLive?.let { expiry.add(q, it) } },
+        expiring = { q ->
+            if (trackActivity) activity() // a frame on outgoing is traffic too
+            config.outboxTimeToLive?.let { expiry.add(q, it) }
+        },
         onUntrackedDrop = { frame, reason -> hooks.report(TetherException.SendFailed(frame, reason)) },
         onUserClose = { code, reason -> requestClose(code, reason) },
         startOverflow = { overflowJob = connectionScope.launch(CoroutineName("tether-overflow")) { outbox.runOverflow() } },
@@ -170,6 +221,7 @@ internal class RealConnection private constructor(
             throw TetherException.SendFailed(frame, SendFailure.NOT_CONNECTED)
         }
         require(timeToLive == null || timeToLive.isPositive()) { "timeToLive must be positive or null, was $timeToLive" }
+        if (trackActivity) activity()
         live?.let { if (it.tryWriteNow(frame)) return }
         val tracked = Tracked(frame)
         if (timeToLive != null) expiry.add(tracked, timeToLive)
@@ -192,6 +244,7 @@ internal class RealConnection private constructor(
             return CompletableDeferred(Unit)
         }
         val tracked = Tracked(frame)
+        if (trackActivity) activity()
         when {
             terminated -> tracked.fail(SendFailure.CLOSED)
             config.offlinePolicy == OfflinePolicy.REJECT && _state.value !is ConnectionState.Connected ->
@@ -269,9 +322,19 @@ internal class RealConnection private constructor(
         var closed: ConnectionState.Closed? = null
         try {
             coroutineScope {
+                val gateJob = config.gate?.let { gate ->
+                    launch(CoroutineName("tether-gate")) {
+                        gate.collect { open ->
+                            if (open && !gateOpen) resetAttempts = true // e.g. the network came back: start afresh
+                            gateOpen = open
+                            commands.trySend(Command.Lifecycle)
+                        }
+                    }
+                }
                 try {
                     closed = loop(transport, this)
                 } finally {
+                    gateJob?.cancel()
                     val end = closed ?: ConnectionState.Closed(CloseCodes.ABNORMAL, "cancelled", null)
                     withContext(NonCancellable) { finish(end, hookJob, hooksScope) }
                 }
@@ -313,6 +376,9 @@ internal class RealConnection private constructor(
         class Failed(val error: TetherException) : Outcome()
         class Stopped(val closed: ConnectionState.Closed) : Outcome()
         class Down(val cause: TetherException?) : Outcome()
+
+        /** Paused (by the application, the gate or idleness) while connecting. */
+        object Held : Outcome()
     }
 
     private sealed class Next {
@@ -324,10 +390,18 @@ internal class RealConnection private constructor(
     private suspend fun loop(transport: Transport, scope: CoroutineScope): ConnectionState.Closed {
         var attempt = 0
         while (true) {
+            holdReason()?.let { reason ->
+                paused(reason)?.let { return it } // a close while paused ends the client
+            }
+            if (resetAttempts) {
+                resetAttempts = false
+                attempt = 0
+            }
             hooks.attempt = attempt
             _state.value = ConnectionState.Connecting(attempt)
             val next: Next = when (val outcome = connectRacingCommands(transport, attempt, scope)) {
                 is Outcome.Stopped -> Next.Stop(outcome.closed)
+                is Outcome.Held -> Next.Go(attempt)
                 is Outcome.Down -> stayDown(outcome.cause, null)
                 is Outcome.Failed -> {
                     log.error("connect attempt $attempt failed", outcome.error)
@@ -343,9 +417,11 @@ internal class RealConnection private constructor(
                     val d = result.disconnect
                     log.info("disconnected: ${d.code} ${d.reason} after ${d.uptime}")
                     if (d.uptime >= config.reconnect.stableAfter) attempt = 0
-                    when (val forced = result.forced) {
-                        is Decision.Close -> Next.Stop(ConnectionState.Closed(d.code, d.reason, null))
-                        null -> decideNext(hooks.askDisconnect(d), attempt, d.cause, d)
+                    val forced = result.forced
+                    when {
+                        result.paused -> Next.Go(attempt) // the top of the loop waits while held
+                        forced is Decision.Close -> Next.Stop(ConnectionState.Closed(d.code, d.reason, null))
+                        forced == null -> decideNext(hooks.askDisconnect(d), attempt, d.cause, d)
                         else -> decideNext(CompletableDeferred(forced), attempt, d.cause, d)
                     }
                 }
@@ -373,6 +449,13 @@ internal class RealConnection private constructor(
             closeBudget = ::closeBudget,
             onClosing = { code, reason -> _state.value = ConnectionState.Closing(code, reason) },
             requestClose = ::requestClose,
+            holdReason = ::holdReason,
+            lastActivity = { lastActivity },
+            onIdle = {
+                idle = true
+                commands.trySend(Command.Lifecycle)
+            },
+            activity = ::activity,
             timeSource = timeSource,
             log = log,
         )
@@ -418,6 +501,7 @@ internal class RealConnection private constructor(
                     when (cmd) {
                         is Command.Close -> Outcome.Stopped(ConnectionState.Closed(cmd.code, cmd.reason, null))
                         Command.Reconnect -> null // already connecting
+                        Command.Lifecycle -> if (holdReason() != null) Outcome.Held else null
                         is Command.Decide -> when (val d = cmd.decision) {
                             is Decision.Close -> Outcome.Stopped(ConnectionState.Closed(d.code, d.reason, null))
                             is Decision.StayDown -> if (cmd.epoch == myEpoch) Outcome.Down(null) else null
@@ -426,7 +510,7 @@ internal class RealConnection private constructor(
                     }
                 }
             } ?: continue
-            if (outcome is Outcome.Stopped || outcome is Outcome.Down) {
+            if (outcome is Outcome.Stopped || outcome is Outcome.Down || outcome is Outcome.Held) {
                 pending.cancel()
                 (runCatching { pending.getCompleted() }.getOrNull() as? Outcome.Ok)?.session?.abort()
             }
@@ -480,6 +564,7 @@ internal class RealConnection private constructor(
                         when (cmd) {
                             is Command.Close -> Decision.Close(cmd.code, cmd.reason).also { closeAsked = true }
                             Command.Reconnect -> Decision.ReconnectAfter(Duration.ZERO)
+                            Command.Lifecycle -> if (holdReason() != null) Decision.ReconnectAfter(Duration.ZERO) else null
                             is Command.Decide -> when (cmd.decision) {
                                 is Decision.Close -> cmd.decision.also { closeAsked = true }
                                 is Decision.StayDown -> if (cmd.epoch == myEpoch) cmd.decision else null
@@ -504,6 +589,30 @@ internal class RealConnection private constructor(
         }
     }
 
+    /**
+     * Paused for [reason] until nothing holds the connection any more (then returns null, and the loop connects with
+     * a fresh attempt count), or until a close (returns the terminal state).
+     */
+    private suspend fun paused(reason: dev.tether.PauseReason): ConnectionState.Closed? {
+        var shown = reason
+        _state.value = ConnectionState.Paused(shown)
+        log.info("paused (${shown.name.lowercase()})")
+        while (true) {
+            when (val cmd = commands.receive()) {
+                is Command.Close -> return ConnectionState.Closed(cmd.code, cmd.reason, null)
+                is Command.Decide -> if (cmd.decision is Decision.Close) return ConnectionState.Closed(cmd.decision.code, cmd.decision.reason, null)
+                else -> Unit // Reconnect while paused: resume() is the way back; Lifecycle: look again
+            }
+            val now = holdReason() ?: break
+            if (now != shown) {
+                shown = now
+                _state.value = ConnectionState.Paused(now)
+            }
+        }
+        resetAttempts = true
+        return null
+    }
+
     private suspend fun stayDown(cause: TetherException?, disconnect: Disconnect?): Next {
         reconnectsSeenWhenDown = reconnectCalls.get()
         _state.value = ConnectionState.Down(cause, disconnect)
@@ -515,6 +624,7 @@ internal class RealConnection private constructor(
                     when (cmd) {
                         is Command.Close -> Next.Stop(ConnectionState.Closed(cmd.code, cmd.reason, cause))
                         Command.Reconnect -> Next.Go(0)
+                        Command.Lifecycle -> if (holdReason() != null) Next.Go(0) else null // the loop's top pauses
                         is Command.Decide -> when (val d = cmd.decision) {
                             is Decision.Close -> Next.Stop(ConnectionState.Closed(d.code, d.reason, cause))
                             is Decision.Reconnect, is Decision.ReconnectAfter -> if (cmd.epoch == myEpoch) Next.Go(0) else null
@@ -552,6 +662,8 @@ internal class RealConnection private constructor(
                     when (cmd) {
                         is Command.Close -> Next.Stop(ConnectionState.Closed(cmd.code, cmd.reason, cause))
                         Command.Reconnect -> Next.Go(next)
+                        // held: the loop's top pauses; released (the gate opened, resume()): connect now, afresh
+                        Command.Lifecycle -> Next.Go(next)
                         is Command.Decide -> when (val d = cmd.decision) {
                             is Decision.Close -> Next.Stop(ConnectionState.Closed(d.code, d.reason, cause))
                             is Decision.StayDown -> if (cmd.epoch == myEpoch) stayDown(cause, disconnect) else null

@@ -30,7 +30,7 @@ import java.nio.ByteBuffer
 import kotlin.time.TimeSource
 
 /** How a session ended and, when Tether ended it on a command or decision, that decision. */
-internal class SessionResult(val disconnect: Disconnect, val forced: Decision?)
+internal class SessionResult(val disconnect: Disconnect, val forced: Decision?, val paused: Boolean = false)
 
 /**
  * Runs one open connection: a reader (the only coroutine reading the socket), a writer (the only one draining the
@@ -56,6 +56,14 @@ internal class SessionRunner(
     private val closeBudget: () -> Duration,
     private val onClosing: (code: Int, reason: String) -> Unit,
     private val requestClose: (code: Int, reason: String) -> Unit,
+    /** Why the connection must not run now (pause, gate, idle), or null: read on [Command.Lifecycle]. */
+    private val holdReason: () -> dev.tether.PauseReason?,
+    /** When the application last sent or received a message (kept only with `idleTimeout`). */
+    private val lastActivity: () -> kotlin.time.ComparableTimeMark?,
+    /** Called when the connection has been idle for `idleTimeout`: the supervisor then pauses it. */
+    private val onIdle: () -> Unit,
+    /** Records application traffic (a message received); only called with `idleTimeout`. */
+    private val activity: () -> Unit,
     private val timeSource: TimeSource.WithComparableMarks,
     private val log: TetherLog,
 ) {
@@ -64,8 +72,12 @@ internal class SessionRunner(
         class Violation(val error: TetherException, val code: Int, val engineSent: Boolean) : Ending()
         class Lost(val error: TetherException) : Ending()
 
-        /** Tether closes: [final] for a close of the client, else a decision after which the supervisor goes on. */
-        class Local(val code: Int, val reason: String, val decision: Decision, val final: Boolean) : Ending()
+        /**
+         * Tether closes: [final] for a close of the client, else a decision after which the supervisor goes on
+         * ([paused]: a pause, the gate or idleness, after which it waits to run again).
+         */
+        class Local(val code: Int, val reason: String, val decision: Decision, val final: Boolean, val paused: Boolean = false) :
+            Ending()
 
         /** `reconnect()`: the link is suspect, so no closing handshake is awaited. */
         object Drop : Ending()
@@ -99,6 +111,9 @@ internal class SessionRunner(
     private fun endingFor(cmd: Command): Ending? = when (cmd) {
         is Command.Close -> Ending.Local(cmd.code, cmd.reason, Decision.Close(cmd.code, cmd.reason), final = true)
         Command.Reconnect -> Ending.Drop
+        Command.Lifecycle -> holdReason()?.let {
+            Ending.Local(CloseCodes.NORMAL, it.name.lowercase(), Decision.Ignore, final = false, paused = true)
+        }
         is Command.Decide -> when (val d = cmd.decision) {
             is Decision.Close -> Ending.Local(d.code, d.reason, d, final = true)
             is Decision.Ignore -> null
@@ -111,9 +126,11 @@ internal class SessionRunner(
         launch(CoroutineName("tether-reader")) { readLoop() }
         val writer = launch(CoroutineName("tether-writer")) { writeLoop() }
         val keepalive = if (keepaliveOn) launch(CoroutineName("tether-keepalive")) { keepaliveLoop() } else null
+        val idle = config.idleTimeout?.let { t -> launch(CoroutineName("tether-idle")) { idleLoop(t) } }
 
         val first = firstEnding()
         keepalive?.cancel()
+        idle?.cancel()
         val disconnect = when (first) {
             is Ending.Local -> {
                 if (first.final) {
@@ -177,7 +194,21 @@ internal class SessionRunner(
             Ending.Drop -> Decision.Reconnect
             else -> null
         }
-        SessionResult(disconnect, forced)
+        SessionResult(disconnect, forced, paused = first is Ending.Local && first.paused)
+    }
+
+    /** Sleeps until the connection has seen no application traffic for [timeout], then tells the supervisor. */
+    private suspend fun idleLoop(timeout: Duration) {
+        val started = timeSource.markNow()
+        while (true) {
+            val last = lastActivity()?.takeIf { it > started } ?: started
+            val left = timeout - last.elapsedNow()
+            if (!left.isPositive()) {
+                onIdle()
+                return
+            }
+            delay(left)
+        }
     }
 
     /** Lets the writer finish the batch it is writing (so its senders learn the truth), then stops it. */
@@ -222,7 +253,10 @@ internal class SessionRunner(
                         ending.complete(Ending.PeerClosed(item))
                         peerClose.complete(item)
                     }
-                    is Frame -> inbox.put(item)
+                    is Frame -> {
+                        if (trackActivity) activity()
+                        inbox.put(item)
+                    }
                 }
             }
         } catch (e: TetherException.ProtocolViolation) {
@@ -425,6 +459,7 @@ internal class SessionRunner(
     @Volatile
     private var lastInbound: kotlin.time.ComparableTimeMark? = null
     private val trackInbound = config.livenessFromAnyFrame
+    private val trackActivity = config.idleTimeout != null
 
     private suspend fun keepaliveLoop() {
         var seq = 0L

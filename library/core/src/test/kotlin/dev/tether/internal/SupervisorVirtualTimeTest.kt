@@ -284,6 +284,75 @@ class SupervisorVirtualTimeTest : FunSpec({
         }
     }
 
+    test("gate: closed holds the connection paused, open connects at once (cutting a backoff short), closing pauses it again") {
+        runTest {
+            val fake = FakeTransport(testScheduler) { n -> if (n == 0) FakeTransport.Behavior.Refuse else FakeTransport.Behavior.Accept() }
+            val gate = kotlinx.coroutines.flow.MutableStateFlow(false)
+            val conn = start(fake) {
+                pingInterval = Duration.ZERO
+                reconnect { delays { 60.seconds } }
+                gate(gate)
+            }
+            conn.state.first { it is ConnectionState.Paused }.toString() shouldBe "Paused(GATE)"
+            advanceTimeBy(10_000)
+            fake.openTimes.size shouldBe 0 // nothing while the gate is closed
+            gate.value = true
+            conn.state.first { it is ConnectionState.Reconnecting } // the first attempt failed: 60 s of backoff
+            gate.value = false
+            conn.state.first { it is ConnectionState.Paused }
+            val reopenedAt = testScheduler.currentTime
+            gate.value = true
+            val up = conn.state.first { it is ConnectionState.Connected } as ConnectionState.Connected
+            testScheduler.currentTime shouldBe reopenedAt // at once, not after the 60 s backoff
+            up.attempt shouldBe 0 // the gate opening resets the attempt count
+            gate.value = false
+            conn.state.first { it is ConnectionState.Paused }
+            fake.sessions[0].written.last().let { it.opcode shouldBe RawFrame.CLOSE; String(it.data, 2, it.data.size - 2) shouldBe "gate" }
+            val queued = async { conn.send(dev.tether.Frame.Text("while paused")) }
+            runCurrent()
+            gate.value = true
+            queued.await()
+            fake.sessions[1].written.first { it.opcode == RawFrame.TEXT }.data.decodeToString() shouldBe "while paused"
+        }
+    }
+
+    test("pause() and resume() by hand") {
+        runTest {
+            val fake = FakeTransport(testScheduler) { FakeTransport.Behavior.Accept() }
+            val conn = start(fake) { pingInterval = Duration.ZERO }
+            conn.state.first { it is ConnectionState.Connected }
+            conn.pause()
+            conn.state.first { it is ConnectionState.Paused }.toString() shouldBe "Paused(PAUSED)"
+            advanceTimeBy(60_000)
+            fake.openTimes.size shouldBe 1
+            conn.resume()
+            conn.state.first { it is ConnectionState.Connected }
+            fake.openTimes.size shouldBe 2
+        }
+    }
+
+    test("idleTimeout: no traffic closes the connection, the next send opens it again") {
+        runTest {
+            val fake = FakeTransport(testScheduler) { FakeTransport.Behavior.Accept() }
+            val conn = start(fake) {
+                pingInterval = Duration.ZERO
+                idleTimeout = 10.seconds
+            }
+            conn.state.first { it is ConnectionState.Connected }
+            advanceTimeBy(5_000)
+            conn.send(dev.tether.Frame.Text("a")) // traffic: the 10 s start again
+            advanceTimeBy(9_000)
+            runCurrent()
+            conn.state.value.shouldBeInstanceOf<ConnectionState.Connected>()
+            conn.state.first { it is ConnectionState.Paused }.toString() shouldBe "Paused(IDLE)"
+            testScheduler.currentTime shouldBe 15_000L
+            fake.sessions[0].written.last().opcode shouldBe RawFrame.CLOSE
+            conn.send(dev.tether.Frame.Text("b")) // wakes it: queued, then written on the new connection
+            fake.openTimes.size shouldBe 2
+            fake.sessions[1].written.first { it.opcode == RawFrame.TEXT }.data.decodeToString() shouldBe "b"
+        }
+    }
+
     test("a socket found closed when a keepalive ping is written is a lost connection, reconnected, not a crash") {
         runTest {
             val fake = FakeTransport(testScheduler) { n -> FakeTransport.Behavior.Accept(pingFails = n == 0) }
