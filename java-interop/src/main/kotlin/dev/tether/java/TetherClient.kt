@@ -150,6 +150,13 @@ public class TetherClient private constructor(
         public fun reconnectDelays(schedule: IntFunction<Duration>): Builder =
             step { reconnect { delays { schedule.apply(it).toKotlinDuration() } } }
 
+        /**
+         * A circuit breaker (default off): more than [maxFailures] failed connect attempts within [within] stop the
+         * retrying; the connection goes DOWN with `CircuitOpen` until `reconnect()`.
+         */
+        public fun circuitBreaker(maxFailures: Int, within: Duration): Builder =
+            step { reconnect { circuitBreaker(maxFailures, within.toKotlinDuration()) } }
+
         /** Attempts allowed per streak (default unlimited). */
         public fun maxAttempts(attempts: Int): Builder = step { reconnect { maxAttempts = attempts } }
 

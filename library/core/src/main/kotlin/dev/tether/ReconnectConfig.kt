@@ -23,6 +23,10 @@ public class ReconnectConfig internal constructor(
     public val stableAfter: Duration,
     public val random: Random,
     public val delays: ((attempt: Int) -> Duration)?,
+    /** The circuit breaker: more than this many failed connect attempts within [circuitWindow] goes `Down`; null: off. */
+    public val circuitFailures: Int? = null,
+    /** The circuit breaker's window. */
+    public val circuitWindow: Duration = Duration.ZERO,
 ) {
     /** The delay before reconnect attempt [attempt] (1-based): the custom schedule if set, else the backoff. */
     public fun delayFor(attempt: Int): Duration = delays?.invoke(attempt) ?: backoff.delay(attempt, random)
@@ -83,6 +87,20 @@ public class ReconnectBuilder internal constructor() {
     }
 
     private var mode: Jitter = Jitter.SPREAD
+    private var circuitFailures: Int? = null
+    private var circuitWindow: Duration = Duration.ZERO
+
+    /**
+     * A circuit breaker (off by default): when more than [maxFailures] connect attempts fail within [within], the
+     * connection stops retrying and goes `Down` with [dev.tether.TetherException.CircuitOpen] as the cause, instead of
+     * retrying for ever; `reconnect()` tries again.
+     */
+    public fun circuitBreaker(maxFailures: Int, within: Duration) {
+        require(maxFailures >= 1) { "reconnect.circuitBreaker maxFailures must be >= 1, was $maxFailures" }
+        require(within.isPositive()) { "reconnect.circuitBreaker within must be positive, was $within" }
+        circuitFailures = maxFailures
+        circuitWindow = within
+    }
 
     /**
      * The behaviour before 0.2: randomize each delay down by up to [fraction] of it ([Jitter.PROPORTIONAL]);
@@ -107,5 +125,7 @@ public class ReconnectBuilder internal constructor() {
         stableAfter = stableAfter,
         random = random,
         delays = delays,
+        circuitFailures = circuitFailures,
+        circuitWindow = circuitWindow,
     )
 }

@@ -108,6 +108,14 @@ public sealed class TetherException(message: String, cause: Throwable? = null) :
     public class MessageDropped(public val frame: Frame) :
         TetherException("incoming buffer full: dropped $frame")
 
+    /**
+     * The circuit breaker opened: [failures] connect attempts failed within [within] (`reconnect { circuitBreaker(...) }`),
+     * so the connection stopped retrying and went `Down`; `reconnect()` (or `resume()`, or the gate opening) tries
+     * again. [lastCause] is the last failure.
+     */
+    public class CircuitOpen(public val failures: Int, public val within: Duration, public val lastCause: TetherException?) :
+        TetherException("$failures connect attempts failed within $within: not retrying until reconnect()", lastCause)
+
     /** The reconnect policy gave up after [attempts] attempts; [lastCause] is the last failure. */
     public class ReconnectExhausted(public val attempts: Int, public val lastCause: TetherException?) :
         TetherException("gave up after $attempts reconnect attempts", lastCause)

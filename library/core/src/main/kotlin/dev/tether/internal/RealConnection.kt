@@ -81,6 +81,18 @@ internal class RealConnection private constructor(
     private var lastActivity: kotlin.time.ComparableTimeMark? = null
     private val trackActivity = config.idleTimeout != null
 
+    /** When recent connect attempts failed, for the circuit breaker (the supervisor's only). */
+    private val recentFailures = ArrayDeque<kotlin.time.ComparableTimeMark>()
+
+    /** Records a failed attempt; true when the circuit breaker opens (more than allowed within the window). */
+    private fun circuitOpens(): Boolean {
+        val max = config.reconnect.circuitFailures ?: return false
+        val now = timeSource.markNow()
+        recentFailures.addLast(now)
+        while (recentFailures.isNotEmpty() && recentFailures.first().elapsedNow() > config.reconnect.circuitWindow) recentFailures.removeFirst()
+        return recentFailures.size > max
+    }
+
     /** Why the connection must not run now, or null. */
     private fun holdReason(): dev.tether.PauseReason? = when {
         pausedByUser -> dev.tether.PauseReason.PAUSED
@@ -403,7 +415,12 @@ internal class RealConnection private constructor(
                 is Outcome.Stopped -> Next.Stop(outcome.closed)
                 is Outcome.Held -> Next.Go(attempt)
                 is Outcome.Down -> stayDown(outcome.cause, null)
-                is Outcome.Failed -> {
+                is Outcome.Failed -> if (circuitOpens()) {
+                    log.error("circuit breaker open: ${recentFailures.size} failed attempts within ${config.reconnect.circuitWindow}", outcome.error)
+                    val open = TetherException.CircuitOpen(recentFailures.size, config.reconnect.circuitWindow, outcome.error)
+                    recentFailures.clear()
+                    stayDown(open, null)
+                } else {
                     log.error("connect attempt $attempt failed", outcome.error)
                     val refusal = outcome.error as? TetherException.HandshakeFailed
                     val retryAfter = refusal?.retryAfter

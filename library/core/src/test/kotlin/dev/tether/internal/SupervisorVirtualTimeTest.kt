@@ -353,6 +353,30 @@ class SupervisorVirtualTimeTest : FunSpec({
         }
     }
 
+    test("circuit breaker: more than N failed attempts within T goes Down with CircuitOpen; reconnect() tries again") {
+        runTest {
+            val fake = FakeTransport(testScheduler) { FakeTransport.Behavior.Refuse }
+            val conn = start(fake) {
+                pingInterval = Duration.ZERO
+                reconnect {
+                    delays { 1.seconds }
+                    circuitBreaker(5, 10.seconds)
+                }
+            }
+            val down = conn.state.first { it is ConnectionState.Down } as ConnectionState.Down
+            val open = down.cause.shouldBeInstanceOf<TetherException.CircuitOpen>()
+            open.failures shouldBe 6
+            open.lastCause.shouldBeInstanceOf<TetherException.ConnectFailed>()
+            testScheduler.currentTime shouldBe 5_000L
+            fake.openTimes.size shouldBe 6
+            advanceTimeBy(60_000)
+            fake.openTimes.size shouldBe 6 // no retrying for ever
+            conn.reconnect()
+            conn.state.first { it is ConnectionState.Reconnecting }
+            fake.openTimes.size shouldBe 7
+        }
+    }
+
     test("a socket found closed when a keepalive ping is written is a lost connection, reconnected, not a crash") {
         runTest {
             val fake = FakeTransport(testScheduler) { n -> FakeTransport.Behavior.Accept(pingFails = n == 0) }
