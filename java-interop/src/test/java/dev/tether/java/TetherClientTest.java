@@ -68,7 +68,7 @@ class TetherClientTest {
                 .header("X-App", "1").headers(Map.of("X-Other", "2")).subprotocols("v2", "v1")
                 .connectTimeout(Duration.ofSeconds(3)).pingInterval(Duration.ofSeconds(20)).pongTimeout(Duration.ofSeconds(5))
                 .maxMissedPongs(3).livenessFromAnyFrame(true).outboxTimeToLive(Duration.ofMinutes(1))
-                .circuitBreaker(10, Duration.ofMinutes(1)).gate(new ConnectionGate()).idleTimeout(Duration.ofMinutes(10))
+                .circuitBreaker(10, Duration.ofMinutes(1)).gate(new ConnectionGate())
                 .closeTimeout(Duration.ofSeconds(1)).maxFrameSize(2048).maxMessageSize(4096)
                 .incomingBuffer(16, OverflowPolicy.DROP_OLDEST).outgoingBuffer(8, OverflowPolicy.FAIL)
                 .offlinePolicy(OfflinePolicy.REJECT).backoff(Duration.ofMillis(100), Duration.ofSeconds(5), 2.0).jitter(0.1)
@@ -85,6 +85,9 @@ class TetherClientTest {
                 () -> TetherClient.builder("ws://127.0.0.1:9").pongTimeout(Duration.ZERO));
         assertTrue(e.getMessage().contains("pongTimeout"), e.getMessage());
         assertThrows(IllegalArgumentException.class, () -> TetherClient.builder("http://nope").build());
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> TetherClient.builder("ws://127.0.0.1:9/")
+                .offlinePolicy(OfflinePolicy.REJECT).idleTimeout(Duration.ofMinutes(10)).build())
+                .getMessage().contains("idleTimeout"));
         assertTrue(assertThrows(IllegalArgumentException.class, () -> TetherClient.builder("ws://127.0.0.1:9/").maxMissedPongs(-1))
                 .getMessage().contains("maxMissedPongs"));
         assertThrows(IllegalArgumentException.class, () -> Decision.close(1005, ""));
