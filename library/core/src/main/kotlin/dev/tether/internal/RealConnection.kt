@@ -190,11 +190,13 @@ internal class RealConnection private constructor(
         startDelivery = { deliveryJob = connectionScope.launch(CoroutineName("tether-delivery")) { inbox.run() } },
     )
 
-    private val expiry: Expiry = Expiry(
-        timeSource,
-        start = { connectionScope.launch(CoroutineName("tether-expiry")) { expiry.run() } },
-        expired = { outbox.expired(it) },
-    )
+    private val expiry: Expiry by lazy { // only connections that use a time to live pay for it
+        Expiry(
+            timeSource,
+            start = { connectionScope.launch(CoroutineName("tether-expiry")) { expiry.run() } },
+            expired = { outbox.expired(it) },
+        )
+    }
 
     /** Children of the connection's job (set in [start], before anyone can call the connection): lazy helpers run here. */
     private lateinit var connectionScope: CoroutineScope
