@@ -19,6 +19,14 @@ class SerializerTest : FunSpec({
         Serializer.decodeText("""[null,null,"t","e",{}]""", json).message.joinRef shouldBe null
     }
 
+    test("topics and events with quotes, backslashes and control characters are escaped and come back the same") {
+        val odd = "room:\"a\\b\"\n\t\u0001é"
+        val m = Message(null, "3", odd, "ev\"", Payload.Json(JsonObject(mapOf("k" to JsonPrimitive(odd)))))
+        val text = Serializer.encodeText(m, json)
+        Json.parseToJsonElement(text) // valid JSON
+        Serializer.decodeText(text, json).message shouldBe m
+    }
+
     test("a JSON reply carries its status and response") {
         val inbound = Serializer.decodeText("""["1","5","t","phx_reply",{"status":"error","response":{"reason":"no"}}]""", json)
         inbound.reply!!.first shouldBe "error"

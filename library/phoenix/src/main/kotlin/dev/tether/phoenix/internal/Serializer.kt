@@ -5,7 +5,6 @@ import dev.tether.phoenix.Message
 import dev.tether.phoenix.Payload
 import kotlinx.serialization.json.Json
 import kotlinx.serialization.json.JsonArray
-import kotlinx.serialization.json.JsonNull
 import kotlinx.serialization.json.JsonObject
 import kotlinx.serialization.json.JsonPrimitive
 import kotlinx.serialization.json.contentOrNull
@@ -21,12 +20,32 @@ internal object Serializer {
     private const val REPLY = 1
     private const val BROADCAST = 2
 
+    /** `[join_ref, ref, topic, event, payload]`, written straight out (the payload by its own compact printer). */
+    @Suppress("UNUSED_PARAMETER") // the payload is already a JSON tree: the Json configuration has nothing to add
     fun encodeText(m: Message, json: Json): String {
-        val payload = (m.payload as Payload.Json).json
-        return json.encodeToString(
-            JsonArray.serializer(),
-            JsonArray(listOf(str(m.joinRef), str(m.ref), JsonPrimitive(m.topic), JsonPrimitive(m.event), payload)),
-        )
+        val payload = (m.payload as Payload.Json).json.toString()
+        val sb = StringBuilder(payload.length + m.topic.length + m.event.length + 32)
+        sb.append('[')
+        quoted(sb, m.joinRef).append(',')
+        quoted(sb, m.ref).append(',')
+        quoted(sb, m.topic).append(',')
+        quoted(sb, m.event).append(',')
+        return sb.append(payload).append(']').toString()
+    }
+
+    /** [s] as a JSON string (or `null`), escaped as RFC 8259 requires. */
+    private fun quoted(sb: StringBuilder, s: String?): StringBuilder {
+        if (s == null) return sb.append("null")
+        sb.append('"')
+        for (c in s) {
+            when {
+                c == '"' -> sb.append("\\\"")
+                c == '\\' -> sb.append("\\\\")
+                c < ' ' -> sb.append("\\u").append(String.format("%04x", c.code))
+                else -> sb.append(c)
+            }
+        }
+        return sb.append('"')
     }
 
     /** Client-to-server binary push: kind 0, then join_ref, ref, topic, event lengths. */
@@ -118,8 +137,6 @@ internal object Serializer {
             else -> throw IllegalArgumentException("unknown binary kind $kind")
         }
     }
-
-    private fun str(s: String?) = if (s == null) JsonNull else JsonPrimitive(s)
 }
 
 /** A decoded frame; for replies, [reply] holds the status and the response. */
