@@ -37,12 +37,7 @@ class FacadeSemanticsTest {
     }
 
     private TetherClient.Builder quick(String url) {
-        return TetherClient.builder(url)
-                .logInfo(false)
-                .backoff(Duration.ofMillis(20), Duration.ofMillis(200), 2.0)
-                .jitter(0.0)
-                .closeTimeout(Duration.ofSeconds(2))
-                .callbackExecutor(callbacks);
+        return TestClients.quick(url, callbacks);
     }
 
     @Test

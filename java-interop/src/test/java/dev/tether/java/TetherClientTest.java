@@ -46,13 +46,7 @@ class TetherClientTest {
     }
 
     private TetherClient.Builder quick(String url) {
-        return TetherClient.builder(url)
-                .logInfo(false)
-                .logErrors(false)
-                .backoff(Duration.ofMillis(20), Duration.ofMillis(200), 2.0)
-                .jitter(0.0)
-                .closeTimeout(Duration.ofSeconds(2))
-                .callbackExecutor(callbacks);
+        return TestClients.quick(url, callbacks).logErrors(false);
     }
 
     private static javax.net.ssl.TrustManager[] defaultTrustManagers() throws Exception {

@@ -29,17 +29,7 @@ import java.util.concurrent.atomic.AtomicInteger
 import kotlin.time.Duration.Companion.milliseconds
 import kotlin.time.Duration.Companion.seconds
 
-private fun quick(endpoint: String, block: PhoenixSocketBuilder.() -> Unit = {}) = phoenixSocket(endpoint) {
-    reconnectAfter { 50.milliseconds }
-    rejoinAfter { 100.milliseconds }
-    pushTimeout = 10.seconds
-    tether { logInfo = false; logErrors = false; closeTimeout = 500.milliseconds }
-    block()
-}.also { it.connect() }
-
-private fun obj(vararg pairs: Pair<String, String>) = JsonObject(pairs.associate { it.first to JsonPrimitive(it.second) })
-
-private suspend fun eventually(check: () -> Boolean) = withTimeout(10.seconds) { while (!check()) delay(10) }
+private fun quick(endpoint: String, block: PhoenixSocketBuilder.() -> Unit = {}) = quickSocket(endpoint, 10.seconds, block)
 
 /** A typed payload (the module has no serialization compiler plugin: a built-in serializer stands in for @Serializable). */
 private val NOTE = MapSerializer(String.serializer(), String.serializer())

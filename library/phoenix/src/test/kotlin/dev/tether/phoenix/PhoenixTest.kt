@@ -26,17 +26,7 @@ import kotlin.time.Duration.Companion.seconds
 
 private val FIVE = JDuration.ofSeconds(5)
 
-private fun quick(endpoint: String, block: PhoenixSocketBuilder.() -> Unit = {}) = phoenixSocket(endpoint) {
-    reconnectAfter { 50.milliseconds }
-    rejoinAfter { 100.milliseconds }
-    pushTimeout = 2.seconds
-    tether { logInfo = false; logErrors = false; closeTimeout = 500.milliseconds }
-    block()
-}.also { it.connect() }
-
-private fun obj(vararg pairs: Pair<String, String>) = JsonObject(pairs.associate { it.first to JsonPrimitive(it.second) })
-
-private suspend fun eventually(check: () -> Boolean) = withTimeout(10.seconds) { while (!check()) delay(10) }
+private fun quick(endpoint: String, block: PhoenixSocketBuilder.() -> Unit = {}) = quickSocket(endpoint, 2.seconds, block)
 
 class PhoenixTest : FunSpec({
 
