@@ -41,8 +41,27 @@ fun main(args: Array<String>) {
                 }
             }
         }
-        round(warmup.toLong())
-        val m = round(total.toLong())
+        /** The phoenix.js style: N chains of push → onReply → push (callbacks on the socket's serial dispatcher). */
+        fun chained(n: Long): Measure {
+            val left = AtomicLong(n)
+            val done = java.util.concurrent.CountDownLatch(1)
+            val replies = AtomicLong()
+            fun next(i: Long) {
+                if (left.getAndDecrement() <= 0) return
+                val payload = JsonObject(mapOf("n" to JsonPrimitive(i), "body" to JsonPrimitive("0123456789abcdef0123456789abcdef")))
+                ch.push("echo", payload).onReply { r ->
+                    check(r is Reply.Ok) { "push failed: $r" }
+                    if (replies.incrementAndGet() == n) done.countDown() else next(i + 1)
+                }
+            }
+            return measure(n) {
+                repeat(inFlight.toInt()) { next(it.toLong()) }
+                check(done.await(300, java.util.concurrent.TimeUnit.SECONDS))
+            }
+        }
+        val callbacks = System.getProperty("bench.style") == "callbacks"
+        if (callbacks) chained(warmup.toLong()) else round(warmup.toLong())
+        val m = if (callbacks) chained(total.toLong()) else round(total.toLong())
         println("RESULT {\"pushesPerSec\":${m.count * 1e9 / m.nanos},\"cpuUsPerPush\":${m.cpu / 1e3 / m.count}}")
     }
     socket.close()
