@@ -91,10 +91,14 @@ public class PhoenixSocketBuilder internal constructor(private val endpoint: Str
         reconnectAfter = schedule
     }
 
-    /** The socket reconnect schedule as a Tether exponential backoff. */
+    /** The socket reconnect schedule as a Tether exponential backoff, randomized like Tether's ([dev.tether.Jitter.SPREAD]). */
     public fun reconnectWithBackoff(initialMillis: Long, maxMillis: Long, factor: Double) {
         val b = dev.tether.Backoff(initialMillis.milliseconds, maxMillis.milliseconds, factor, 0.2)
-        reconnectAfter = { b.delay(it) }
+        val spread = java.util.concurrent.atomic.AtomicReference(1.0) // this socket's factor for the current streak
+        reconnectAfter = { n ->
+            if (n == 1) spread.set(b.drawSpread())
+            b.delay(n, kotlin.random.Random.Default, spread.get())
+        }
     }
 
     /** The channel rejoin schedule as any function of the attempt (1-based). */
