@@ -17,6 +17,7 @@ import kotlinx.coroutines.CancellationException
 import kotlinx.coroutines.CompletableDeferred
 import kotlinx.coroutines.CoroutineName
 import kotlinx.coroutines.CoroutineScope
+import kotlinx.coroutines.CoroutineStart
 import kotlinx.coroutines.ExperimentalCoroutinesApi
 import kotlinx.coroutines.Job
 import kotlinx.coroutines.NonCancellable
@@ -718,7 +719,11 @@ internal class RealConnection private constructor(
             if (interceptor?.javaClass?.name == "kotlinx.coroutines.BlockingEventLoop") {
                 connection.blockingLoopThread = Thread.currentThread() // runBlocking { connectIn(this) }
             }
-            connection.job = scope.launch(CoroutineName("tether-connection") + connection.inside.asContextElement(connection)) {
+            // started only once everything it may touch is in place: its coroutines can run on another thread at once
+            connection.job = scope.launch(
+                CoroutineName("tether-connection") + connection.inside.asContextElement(connection),
+                start = CoroutineStart.LAZY,
+            ) {
                 connection.supervise(transport)
             }
             connection.connectionScope = CoroutineScope(
@@ -729,6 +734,7 @@ internal class RealConnection private constructor(
                 connection.terminal.complete(ConnectionState.Closed(CloseCodes.ABNORMAL, "cancelled", null))
                 if (ownsScope) scope.cancel()
             }
+            connection.job.start()
             return connection
         }
     }
