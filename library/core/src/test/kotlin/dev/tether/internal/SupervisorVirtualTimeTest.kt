@@ -30,6 +30,9 @@ private fun TestScope.start(
     val config = webSocketClient("ws://127.0.0.1:1/x") {
         logInfo = false
         logErrors = false
+        // deterministic delays unless a test asks for jitter: a random delay of 0 ms would let the conflated state
+        // flow skip Reconnecting, which several tests wait for
+        reconnect { jitter(0.0) }
         block()
     }.config
     return WebSocketClient(config, { fake }, testScheduler.timeSource).connectIn(backgroundScope)
