@@ -368,10 +368,12 @@ class SemanticsTest : FunSpec({
 
     test("the closing handshake logs only what happened") {
         // slf4j-simple writes to whatever System.err is at the time: capture it around each close
-        fun warningsDuringClose(script: ConnectionScript): String {
+        fun warningsDuringClose(answer: Boolean, script: ConnectionScript): String {
             val original = System.err
             val captured = java.io.ByteArrayOutputStream()
             TestWebSocketServer.withScript(script).use { server ->
+                // set before the client can send its close: a script would race it
+                server.onAccept = ConnectionScript { it.answerClose = answer }
                 val conn = quickClient(server.url()) { closeTimeout = 1.seconds; logInfo = false }.connect()
                 runBlocking { conn.awaitConnected() }
                 System.setErr(java.io.PrintStream(captured, true))
@@ -384,10 +386,9 @@ class SemanticsTest : FunSpec({
             }
         }
         // the server answers: nothing to say
-        warningsDuringClose { it.echo() } shouldBe ""
+        warningsDuringClose(answer = true) { it.echo() } shouldBe ""
         // the server shuts TCP as soon as our close arrives, without a close frame: not a timeout
-        warningsDuringClose { c ->
-            c.answerClose = false
+        warningsDuringClose(answer = false) { c ->
             while (true) {
                 val f = c.nextFrame(FIVE) ?: break
                 if (f.opcode == WireFrame.CLOSE) {
@@ -399,7 +400,7 @@ class SemanticsTest : FunSpec({
         // the server never answers and keeps the connection open: that is worth a warning
         val silent = CountDownLatch(1)
         try {
-            warningsDuringClose { c -> c.answerClose = false; silent.await(10, TimeUnit.SECONDS) } shouldContain
+            warningsDuringClose(answer = false) { silent.await(10, TimeUnit.SECONDS) } shouldContain
                 "did not answer the close frame within"
         } finally {
             silent.countDown()

@@ -88,12 +88,16 @@ internal class SessionRunner(
     private val readerDone = CompletableDeferred<Unit>()
     private val closeSignal = CompletableDeferred<Frame.Close>()
     private val stopSignal = CompletableDeferred<Unit>()
+
+    /** True once our close frame is flushed (everything handed over before it went out too); false if it never was. */
+    private val closeFlushed = CompletableDeferred<Boolean>()
     private val pongs = Channel<ByteArray>(PONG_BUFFER)
     private val keepaliveOn = config.pingInterval.isPositive()
 
     suspend fun run(): SessionResult = try {
         runSession()
     } finally {
+        closeFlushed.complete(false)
         session.abort() // also when the caller's scope is cancelled: the socket never outlives the session
     }
 
@@ -341,6 +345,7 @@ internal class SessionRunner(
         val close = closeSignal.getCompleted()
         session.send(RawFrame(RawFrame.CLOSE, true, 0, MessageAssembler.closePayload(close.code, close.reason)))
         session.flush()
+        closeFlushed.complete(true)
         written(batch)
     }
 
@@ -412,6 +417,9 @@ internal class SessionRunner(
             session.flush()
             return true
         } catch (e: TetherException) {
+            // An engine may refuse a flush once the session is closing (Ktor's does once the close frame is out). If
+            // our close frame went out, so did this frame, which was handed over before it: that is written.
+            if (closeFlushed.await()) return true
             throw TetherException.SendFailed(frame, SendFailure.CONNECTION_LOST, "the connection was lost before the frame was written")
         }
     }
