@@ -121,6 +121,31 @@ class FacadeSemanticsTest {
     }
 
     @Test
+    void aCallbackExecutorShutDownBeforeCloseIsReportedNotThrownAndCloseStillEnds() throws Exception {
+        ExecutorService own = Executors.newSingleThreadExecutor();
+        ConcurrentLinkedQueue<Throwable> uncaught = new ConcurrentLinkedQueue<>();
+        Thread.UncaughtExceptionHandler previous = Thread.getDefaultUncaughtExceptionHandler();
+        Thread.setDefaultUncaughtExceptionHandler((t, e) -> uncaught.add(e));
+        try (TestWebSocketServer server = TestWebSocketServer.echo()) {
+            TetherConnection conn = TestClients.quick(server.url("/"), own)
+                    .connectTimeout(Duration.ofSeconds(1)) // bounds how long a stuck onOpen holds the outbox
+                    .listener(new Listener() {
+                        @Override
+                        public void onText(TetherConnection c, String text) { }
+                    }).build().connect().get(5, TimeUnit.SECONDS);
+            own.shutdownNow();
+            conn.sendText("after the executor is gone").get(5, TimeUnit.SECONDS);
+            long t0 = System.nanoTime();
+            conn.close();
+            assertTrue(System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(5), "close() still ends within its bounds");
+            assertEquals(ConnectionStatus.Kind.CLOSED, conn.status().getKind());
+            assertEquals(List.of(), new ArrayList<>(uncaught));
+        } finally {
+            Thread.setDefaultUncaughtExceptionHandler(previous);
+        }
+    }
+
+    @Test
     void aGateAndPauseResumeFromJava() throws Exception {
         try (TestWebSocketServer server = TestWebSocketServer.echo()) {
             ConnectionGate gate = new ConnectionGate(false);

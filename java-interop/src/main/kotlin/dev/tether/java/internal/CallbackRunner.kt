@@ -41,8 +41,24 @@ internal class CallbackRunner(private val executor: Executor) : Executor {
         }
     }
 
+    /** Set once the caller's executor refused work (shut down before the connection was closed). */
+    @Volatile
+    private var refused = false
+
     private fun schedule() {
-        if (scheduled.compareAndSet(false, true)) executor.execute(drain)
+        if (!scheduled.compareAndSet(false, true)) return
+        if (refused) return FALLBACK.execute(drain)
+        try {
+            executor.execute(drain)
+        } catch (e: java.util.concurrent.RejectedExecutionException) {
+            // Nothing may hang or be lost because of it (a connection waits for onOpen before it writes): the calls
+            // go on, in order, on Tether's shared pool, and the user is told once.
+            refused = true
+            org.slf4j.LoggerFactory.getLogger("dev.tether.java").warn(
+                "the callback executor refused work (is it shut down?): listener calls run on Tether's shared pool from now on",
+            )
+            FALLBACK.execute(drain)
+        }
     }
 
     private fun drain() {
@@ -72,6 +88,9 @@ internal class CallbackRunner(private val executor: Executor) : Executor {
 
     private companion object {
         val CURRENT = ThreadLocal<CallbackRunner?>()
+
+        /** Where calls go once the caller's executor has refused work. */
+        val FALLBACK: Executor = kotlinx.coroutines.Dispatchers.Default.asExecutor()
 
         /** The name Tether's own engine gives its I/O threads (see docs/architecture.md). */
         const val IO_THREAD_PREFIX = "tether-io-"

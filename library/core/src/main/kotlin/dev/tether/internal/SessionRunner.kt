@@ -18,6 +18,7 @@ import kotlinx.coroutines.channels.Channel
 import kotlinx.coroutines.coroutineScope
 import kotlinx.coroutines.delay
 import kotlinx.coroutines.launch
+import kotlinx.coroutines.selects.onTimeout
 import kotlinx.coroutines.selects.select
 import kotlinx.coroutines.withTimeoutOrNull
 import kotlinx.coroutines.yield
@@ -91,6 +92,11 @@ internal class SessionRunner(
 
     /** True once our close frame is flushed (everything handed over before it went out too); false if it never was. */
     private val closeFlushed = CompletableDeferred<Boolean>()
+
+    /** True once `onConnect` returned, or its time (connectTimeout) ran out: direct writes may go. */
+    @Volatile
+    private var onConnectPhaseOver = false
+        get() = field || connectDone.isCompleted
     private val pongs = Channel<ByteArray>(PONG_BUFFER)
     private val keepaliveOn = config.pingInterval.isPositive()
 
@@ -277,15 +283,21 @@ internal class SessionRunner(
     private suspend fun writeLoop() {
         val batch = ArrayList<Any>() // taken from the outbox, written but not yet flushed; grows only when used
         try {
-            // onConnect's frames, alone, until it has returned
-            while (!connectDone.isCompleted) {
+            // onConnect's frames, alone, until it has returned (at most connectTimeout: a stuck hook holds nothing)
+            val holdUntil = timeSource.markNow() + config.connectTimeout
+            while (!onConnectPhaseOver) {
                 val next = select<Any> {
                     closeSignal.onAwait { CLOSE_SIGNAL }
                     stopSignal.onAwait { STOP_SIGNAL }
                     connectDone.onAwait { CONNECT_DONE }
                     priority?.onReceive { it }
+                    onTimeout((-holdUntil.elapsedNow()).coerceAtLeast(Duration.ZERO)) { CONNECT_DONE }
                 }
-                if (next === CONNECT_DONE) break
+                if (next === CONNECT_DONE) {
+                    if (!connectDone.isCompleted) log.error("onConnect has not returned after ${config.connectTimeout}: other frames go out now")
+                    onConnectPhaseOver = true
+                    break
+                }
                 if (next === CLOSE_SIGNAL || next === STOP_SIGNAL) return endWriting(next, batch)
                 write(next, batch)
                 drainPriority(batch)
@@ -402,7 +414,7 @@ internal class SessionRunner(
      * written.
      */
     suspend fun tryWriteNow(frame: Frame): Boolean {
-        if (closing || outbox.inFlight.get() != 0 || !connectDone.isCompleted || !direct.compareAndSet(false, true)) {
+        if (closing || outbox.inFlight.get() != 0 || !onConnectPhaseOver || !direct.compareAndSet(false, true)) {
             return false
         }
         try {
@@ -430,7 +442,7 @@ internal class SessionRunner(
      */
     fun tryWriteNow(tracked: Tracked): Boolean {
         val direct = session as? DirectWrite ?: return false
-        if (closing || outbox.inFlight.get() != 0 || !connectDone.isCompleted || !this.direct.compareAndSet(false, true)) {
+        if (closing || outbox.inFlight.get() != 0 || !onConnectPhaseOver || !this.direct.compareAndSet(false, true)) {
             return false
         }
         val marker = try {

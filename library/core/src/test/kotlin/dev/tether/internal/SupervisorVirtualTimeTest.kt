@@ -380,6 +380,22 @@ class SupervisorVirtualTimeTest : FunSpec({
         }
     }
 
+    test("an onConnect that never returns holds the other frames at most connectTimeout") {
+        runTest {
+            val fake = FakeTransport(testScheduler) { FakeTransport.Behavior.Accept() }
+            val conn = start(fake) {
+                pingInterval = Duration.ZERO
+                connectTimeout = 10.seconds
+                onConnect { sendText("first"); kotlinx.coroutines.awaitCancellation() }
+            }
+            conn.state.first { it is ConnectionState.Connected }
+            conn.send(dev.tether.Frame.Text("later"))
+            testScheduler.currentTime shouldBe 10_000L
+            fake.sessions[0].written.filter { it.opcode == RawFrame.TEXT }.map { it.data.decodeToString() } shouldContainExactly
+                listOf("first", "later")
+        }
+    }
+
     test("a socket found closed when a keepalive ping is written is a lost connection, reconnected, not a crash") {
         runTest {
             val fake = FakeTransport(testScheduler) { n -> FakeTransport.Behavior.Accept(pingFails = n == 0) }
