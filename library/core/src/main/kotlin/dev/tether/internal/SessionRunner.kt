@@ -188,7 +188,15 @@ internal class SessionRunner(
                     closeSignal.complete(Frame.Close(first.code, reason))
                     if (withTimeoutOrNull(budget) { writer.join() } == null) writer.cancelAndJoin()
                 }
-                withTimeoutOrNull(closeBudget()) { session.awaitWriterDone() }
+                withTimeoutOrNull(closeBudget()) {
+                    session.awaitWriterDone()
+                    // then, as a client should, let the server close TCP (our reader, or the engine, drains meanwhile)
+                    if (!readerDone.isCompleted) {
+                        select { peerClose.onAwait { }; readerDone.onAwait { } }
+                    } else {
+                        (session as? PeerClose)?.awaitPeerClose()
+                    }
+                }
                 Disconnect(first.code, reason, byServer = false, cause = first.error, uptime = startedAt.elapsedNow())
             }
             is Ending.Lost -> Disconnect(

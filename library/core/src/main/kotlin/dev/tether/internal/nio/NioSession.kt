@@ -36,7 +36,7 @@ internal class NioSession(
     private val settings: EngineSettings,
     private val upgrade: Upgrade,
     private val url: String,
-) : TransportSession, NioSocket.Listener, dev.tether.internal.DirectWrite {
+) : TransportSession, NioSocket.Listener, dev.tether.internal.DirectWrite, dev.tether.internal.PeerClose {
     lateinit var socket: NioSocket
     private val encoder = FrameEncoder()
 
@@ -144,7 +144,10 @@ internal class NioSession(
         } catch (e: TetherException) {
             buf.position(buf.limit())
             phase = Phase.FAILED
-            socket.setReading(false)
+            // Keep reading, and discard: the server's answer and FIN are seen, and closing a socket with unread data
+            // would send a reset that can destroy our close frame before the server reads it.
+            paused.set(false)
+            socket.setReading(true)
             fail(e) // the socket stays writable: the connection writes what is queued, then the close frame
 
         }
@@ -176,7 +179,15 @@ internal class NioSession(
         wakeReader()
     }
 
+    /** Completes when the socket has closed (the peer's FIN, an error, or ours). */
+    private val socketClosed = CompletableDeferred<Unit>()
+
+    override suspend fun awaitPeerClose() {
+        socketClosed.await()
+    }
+
     override fun onClosed(cause: TetherException) {
+        socketClosed.complete(Unit)
         if (!outcome.isCompleted) {
             val tlsCause = cause.cause as? javax.net.ssl.SSLException // e.g. a TLS 1.3 alert after our Finished
             outcome.completeExceptionally(
