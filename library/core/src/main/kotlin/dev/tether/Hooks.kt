@@ -4,8 +4,10 @@ import kotlin.time.Duration
 
 /**
  * The receiver of every hook: what a hook may do. Hooks run one at a time, in event order, on a coroutine of
- * their own (`tether-hooks`, never the socket reader) on the connection's dispatcher. A slow hook delays later
- * hooks and, once the incoming buffer fills, reading from the socket: it never blocks pings or the close handshake.
+ * their own (`tether-hooks`, never the socket reader) on the connection's dispatcher, or on `hookDispatcher` if set.
+ * A slow hook delays later hooks and, once the incoming buffer and the read-ahead fill, reading from the socket; the
+ * keepalive does not count that time. At the close deadline a hook still running is cancelled (one that blocks its
+ * thread is left behind, and `onTerminate` may then run beside it).
  */
 public interface HookScope {
     /** The connection the hook belongs to. */

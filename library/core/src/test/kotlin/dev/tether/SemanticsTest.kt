@@ -257,14 +257,11 @@ class SemanticsTest : FunSpec({
             }.connect()
             conn.use {
                 conn.awaitConnected()
-                val seen = Collections.synchronizedList(ArrayList<ConnectionState>())
-                coroutineScope {
-                    val watcher = launch(Dispatchers.Default) { conn.state.collect { seen += it } }
+                val seen = statesDuring(conn) {
                     val t0 = TimeSource.Monotonic.markNow()
                     conn.reconnect()
                     conn.awaitState<ConnectionState.Connected>(10.seconds) { it.attempt == 1 }
                     t0.elapsedNow().inWholeMilliseconds shouldBeLessThan 10_000L
-                    watcher.cancel()
                 }
                 seen.filterIsInstance<ConnectionState.Closing>().shouldBeEmpty()
             }
@@ -282,14 +279,13 @@ class SemanticsTest : FunSpec({
             }.connect()
             conn.use {
                 conn.awaitConnected()
-                val seen = Collections.synchronizedList(ArrayList<ConnectionState>())
-                coroutineScope {
-                    val watcher = launch(Dispatchers.Default) { conn.state.collect { seen += it } }
-                    withContext(Dispatchers.IO) { Thread.sleep(1_500) } // the stimulus: 5 pong timeouts without reading
+                val seen = statesDuring(conn) {
+                    // The stimulus, not an assertion: the consumer takes nothing for 5 pong timeouts. What is checked
+                    // afterwards waits on events (every message, then two more answered pings).
+                    delay(1_500)
                     repeat(100) { i -> (conn.incoming.receive() as Frame.Text).text shouldBe "m$i" }
                     val before = pongs.get()
                     withTimeout(5.seconds) { while (pongs.get() < before + 2) delay(10) } // keepalive ran on
-                    watcher.cancel()
                 }
                 seen.filterIsInstance<ConnectionState.Reconnecting>().shouldBeEmpty()
                 server.connections.size shouldBe 1
@@ -407,3 +403,15 @@ class SemanticsTest : FunSpec({
         }
     }
 })
+
+/** Runs [block] and returns every state [conn] showed meanwhile. */
+private suspend fun statesDuring(conn: Connection, block: suspend () -> Unit): List<ConnectionState> = coroutineScope {
+    val seen = java.util.concurrent.CopyOnWriteArrayList<ConnectionState>()
+    val watcher = launch(Dispatchers.Default) { conn.state.collect { seen += it } }
+    try {
+        block()
+    } finally {
+        watcher.cancel()
+    }
+    seen
+}

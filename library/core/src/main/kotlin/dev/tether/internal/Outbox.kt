@@ -141,10 +141,10 @@ internal class Outbox(
         }
     }
 
-    /** Queues [item] following the policy; with FAIL (or [neverSuspend]) a full buffer fails it at once. */
-    suspend fun enqueue(item: Tracked, neverSuspend: Boolean = false) {
+    /** Queues [item] following the policy; with FAIL a full buffer fails it at once. */
+    suspend fun enqueue(item: Tracked) {
         inFlight.incrementAndGet()
-        if (config.overflow == OverflowPolicy.FAIL || neverSuspend) {
+        if (config.overflow == OverflowPolicy.FAIL) {
             val r = channel.trySend(item)
             if (r.isFailure) inFlight.decrementAndGet()
             if (r.isClosed) item.fail(SendFailure.CLOSED) else if (r.isFailure) item.fail(SendFailure.BUFFER_FULL)

@@ -154,7 +154,7 @@ public class PhoenixChannel internal constructor(
         synchronized(sendLock) {
             if (socket.isConnected && isJoined && buffer.isEmpty()) sendPush(p) else queue(p)
         }
-        socket.track(p) // after it is pending or held: the sweeper then sees it
+        socket.wakeSweeper() // after it is pending or held: the sweeper then sees it
         return p
     }
 

@@ -164,9 +164,9 @@ public class PhoenixSocket internal constructor(
     /**
      * Times pushes out at their deadline: one sweeper per socket checks every channel's pending and held pushes every
      * [SWEEP] while there are any (and sleeps otherwise), instead of a timer per push: a timeout fires at most [SWEEP]
-     * late. [track] wakes it for a new push.
+     * late. [wakeSweeper] wakes it for a new push.
      */
-    internal fun track(@Suppress("UNUSED_PARAMETER") p: Push) {
+    internal fun wakeSweeper() {
         if (sweeperIdle) sweep.trySend(Unit)
     }
 

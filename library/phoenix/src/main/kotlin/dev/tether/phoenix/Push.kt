@@ -60,7 +60,7 @@ public class Push internal constructor(
         }
 
     internal fun startTimer() {
-        channel.socket.track(this)
+        channel.socket.wakeSweeper()
     }
 
     /** Completes with the reason the push could not be sent or written. */
