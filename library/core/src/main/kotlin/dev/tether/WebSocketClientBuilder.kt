@@ -206,6 +206,21 @@ public class WebSocketClientBuilder internal constructor(private val url: String
         engineFactory = factory
     }
 
+    /**
+     * Lets a protocol layer on top of Tether (such as `tether-phoenix`) take complete incoming messages on the socket
+     * reader, before they are queued for the application. [tap] is called on the reader's thread for every message,
+     * once, in arrival order; it returns true when it consumed the message, false to let it through to `incoming`
+     * (or the hooks) as usual. What it takes overtakes messages it let through that the application has not read
+     * yet: a tap that cares about order tracks them. It must be quick and must never block or call user code; a throw
+     * counts as false (and is logged). Applications want `incoming`, `frames` or `onText`, not this.
+     */
+    @TetherEngineApi
+    public fun inboundTap(tap: (Frame) -> Boolean) {
+        inboundTap = tap
+    }
+
+    private var inboundTap: ((Frame) -> Boolean)? = null
+
     /** Adds request headers sent on every attempt. */
     public fun headers(values: Map<String, String>) {
         values.forEach { (k, v) -> header(k, v) }
@@ -321,6 +336,7 @@ public class WebSocketClientBuilder internal constructor(private val url: String
             sslContext = sslContext,
             engineFactory = engineFactory,
             hookDispatcher = hookDispatcher,
+            inboundTap = inboundTap,
             hooks = Hooks(onConnect, onText, onBinary, onPing, onPong, onError, onDisconnect, onTerminate),
         )
     }

@@ -58,6 +58,7 @@ public class WebSocketClientConfig internal constructor(
     internal val engineFactory: EngineFactory?,
     /** Where hooks run, or null for the connection's own dispatcher. */
     public val hookDispatcher: kotlinx.coroutines.CoroutineDispatcher?,
+    internal val inboundTap: ((Frame) -> Boolean)?,
     /** The hooks. */
     public val hooks: Hooks,
 ) {

@@ -16,6 +16,8 @@ import java.util.concurrent.atomic.AtomicLong
  * reports instead of waiting.
  */
 internal class Inbox(
+    /** Offered every message first, in order, on the reader (the builder's `inboundTap`); true when it took it. */
+    private val tap: ((Frame) -> Boolean)?,
     private val tryDeliver: (Frame) -> Boolean,
     private val deliver: suspend (Frame) -> Unit,
     private val dropped: (Frame) -> Unit,
@@ -53,6 +55,7 @@ internal class Inbox(
 
     /** Reader: hands [frame] on in order; suspends only when the read-ahead is full. */
     suspend fun put(frame: Frame) {
+        if (tap != null && tap(frame)) return
         if (pending.get() == 0 && tryDeliver(frame)) return
         val size = sizeOf(frame)
         while (pending.get() > 0 && (pending.get() >= maxFrames || bytes.get() + size > maxBytes)) {

@@ -183,6 +183,16 @@ internal class RealConnection private constructor(
     override val outgoing: SendChannel<Frame> get() = outbox.outgoing
 
     private val inbox: Inbox = Inbox(
+        tap = config.inboundTap?.let { tap ->
+            { f: Frame ->
+                try {
+                    tap(f)
+                } catch (e: Exception) {
+                    log.error("inboundTap threw; the message goes to the application", e)
+                    false
+                }
+            }
+        },
         tryDeliver = if (config.hooks.consumesFrames) hooks::tryDeliver else { f -> incomingChannel.trySend(f).isSuccess },
         deliver = if (config.hooks.consumesFrames) hooks::deliver else ::deliverSuspending,
         dropped = { hooks.report(TetherException.MessageDropped(it)) },

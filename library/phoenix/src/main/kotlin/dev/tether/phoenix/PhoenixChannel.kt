@@ -145,7 +145,7 @@ public class PhoenixChannel internal constructor(
      */
     public fun push(event: String, payload: Payload = Payload.EMPTY, timeout: Duration = socket.config.pushTimeout): Push {
         check(joinCalled) { "tried to push '$event' to '$topic' before joining; call join() first" }
-        val p = Push(this, event, payload, timeout) { push, _ -> push.ref?.let { pending.remove(it) } }
+        val p = Push(this, event, payload, timeout, plain = true) { push, _ -> push.ref?.let { pending.remove(it) } }
         if (!socket.scope.isActive) { // the socket is closed: nothing would ever send or time it out
             p.failed(dev.tether.TetherException.SendFailed(dev.tether.Frame.Text("$topic $event"), dev.tether.TetherException.SendFailure.CLOSED, "the socket is closed"))
             return p
@@ -383,6 +383,20 @@ public class PhoenixChannel internal constructor(
             socket.emit(PhoenixEvent.Errored(topic, "socket closed", null))
         }
         if (_state.value == ChannelState.LEAVING) closed()
+    }
+
+    /**
+     * The socket reader's fast path: completes the ordinary push [inbound] answers, if it is one of this join's, and
+     * returns true; false (nothing done) for anything else, which the router then handles. Any thread.
+     */
+    internal fun completePlainReply(inbound: Inbound): Boolean {
+        val m = inbound.message
+        val reply = inbound.reply ?: return false
+        if (m.joinRef != null && m.joinRef != joinRef) return false
+        val p = m.ref?.let { pending[it] } ?: return false
+        if (!p.plain) return false // join and leave replies change the channel's state: on the serial dispatcher
+        p.complete(Reply.of(reply.first, reply.second))
+        return true
     }
 
     internal suspend fun handle(inbound: Inbound) {

@@ -44,6 +44,9 @@ import kotlin.time.Duration
  * All socket and channel state lives on one serial dispatcher (`Dispatchers.Default.limitedParallelism(1)`), so
  * calls from any thread are safe and callbacks (`Push.onReply`, presence callbacks) run there, never on the socket
  * reader. Keep them short. A callback that throws is reported to `onError` and [events]; nothing else is harmed.
+ * A reply to an ordinary push completes it on the socket reader when nothing received before it is still waiting to
+ * be handled (so it never overtakes earlier messages): its waiter resumes on its own dispatcher, even while a slow
+ * callback holds the serial one.
  *
  * ## Buffering
  * Pushes go out in order through the connection's outgoing buffer; those that find it full wait in line (at most
@@ -68,6 +71,13 @@ public class PhoenixSocket internal constructor(
     private lateinit var conn: Connection
     private var ownsScope = false
     private val channels = ArrayList<PhoenixChannel>() // touched on [serial] only
+
+    /** A copy of [channels] for the socket reader's [fastReply], replaced (on [serial]) whenever it changes. */
+    @Volatile
+    private var channelsView: List<PhoenixChannel> = emptyList()
+
+    /** Messages [fastReply] let through to the router that the router has not handled yet. */
+    private val routing = java.util.concurrent.atomic.AtomicInteger()
     private var heartbeat: Job? = null
     private var pendingHeartbeat: Pair<String, CompletableDeferred<Unit>>? = null
     private val reconnectTries = java.util.concurrent.atomic.AtomicInteger() // since the last open
@@ -112,6 +122,8 @@ public class PhoenixSocket internal constructor(
         val client = webSocketClient(cfg.endpoint + "/websocket") {
             pingInterval = Duration.ZERO // the Phoenix heartbeat is the keepalive (the user's tether { } may add pings)
             cfg.tether(this)
+            @OptIn(dev.tether.engine.TetherEngineApi::class)
+            inboundTap(::fastReply)
             offlinePolicy = OfflinePolicy.REJECT // channels hold their own pushes until joined
             reconnect { delays(cfg.reconnectAfter) } // for reconnect() (a missed heartbeat); hooks decide the others
             connectWith { ctx -> ctx.defaults.copy(url = urlWith(ctx.defaults.url, cfg.params())) }
@@ -279,10 +291,34 @@ public class PhoenixSocket internal constructor(
     internal fun register(channel: PhoenixChannel) {
         channels.removeAll { it === channel }
         channels.add(channel)
+        channelsView = channels.toList()
     }
 
     internal fun unregister(channel: PhoenixChannel) {
         channels.removeAll { it === channel }
+        channelsView = channels.toList()
+    }
+
+    /**
+     * The reply fast path, on the socket reader (the connection's `inboundTap`): a reply to an ordinary push completes
+     * it here, without a hop through the router, when nothing the router has yet to handle came before it (so
+     * order is kept). The push's waiter resumes on its own dispatcher and `onReply` callbacks still run on the
+     * serial dispatcher: no user code runs here. Everything else (joins, leaves, heartbeats, broadcasts, large or
+     * undecodable messages) goes to the router.
+     */
+    private fun fastReply(frame: Frame): Boolean {
+        if (routing.get() == 0 && frame is Frame.Text && frame.text.length <= FAST_REPLY_MAX && frame.text.contains(REPLY_MARK)) {
+            val inbound = try {
+                Serializer.decodeText(frame.text, config.json)
+            } catch (e: Exception) {
+                null // the router decodes it again and reports it
+            }
+            if (inbound != null && inbound.message.topic != "phoenix") {
+                for (c in channelsView) if (c.topic == inbound.message.topic && c.completePlainReply(inbound)) return true
+            }
+        }
+        routing.incrementAndGet()
+        return false
     }
 
     /** phoenix.js `leaveOpenTopic`: a second join of a topic leaves the first channel. */
@@ -308,24 +344,32 @@ public class PhoenixSocket internal constructor(
 
     private suspend fun route() {
         for (frame in conn.incoming) {
-            val inbound = try {
-                when (frame) {
-                    is Frame.Text -> Serializer.decodeText(frame.text, config.json)
-                    is Frame.Binary -> Serializer.decodeBinary(frame.toByteArray())
-                    else -> continue
-                }
-            } catch (e: Exception) {
-                val error = TetherException.DecodeFailed("Phoenix V2 message: ${e.message}", e)
-                try {
-                    config.onDecodeError(error)
-                } catch (again: Exception) {
-                    log.warn("onDecodeError threw: {}", again.toString())
-                }
-                report(error)
-                continue
+            try {
+                routeOne(frame)
+            } finally {
+                routing.decrementAndGet()
             }
-            dispatch(inbound)
         }
+    }
+
+    private suspend fun routeOne(frame: Frame) {
+        val inbound = try {
+            when (frame) {
+                is Frame.Text -> Serializer.decodeText(frame.text, config.json)
+                is Frame.Binary -> Serializer.decodeBinary(frame.toByteArray())
+                else -> return
+            }
+        } catch (e: Exception) {
+            val error = TetherException.DecodeFailed("Phoenix V2 message: ${e.message}", e)
+            try {
+                config.onDecodeError(error)
+            } catch (again: Exception) {
+                log.warn("onDecodeError threw: {}", again.toString())
+            }
+            report(error)
+            return
+        }
+        dispatch(inbound)
     }
 
     private suspend fun dispatch(inbound: Inbound) {
@@ -393,6 +437,12 @@ public class PhoenixSocket internal constructor(
     public companion object {
         /** How often the socket checks push deadlines while pushes wait: a timeout fires at most this late. */
         internal val SWEEP: Duration = kotlin.time.Duration.parse("20ms")
+
+        /** The largest reply [fastReply] decodes on the socket reader; larger ones go through the router. */
+        private const val FAST_REPLY_MAX = 16 * 1024
+
+        /** What a V2 text reply holds between its topic and its payload. */
+        private const val REPLY_MARK = ",\"phx_reply\","
 
         /** Events each collector of [events] may fall behind before it misses some (see [PhoenixEvent]). */
         public const val EVENT_BUFFER: Int = 1024

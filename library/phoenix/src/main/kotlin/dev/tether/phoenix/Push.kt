@@ -19,6 +19,8 @@ public class Push internal constructor(
     public val payload: Payload,
     /** How long the reply may take. */
     public val timeout: Duration,
+    /** An ordinary push (not a join or leave): its reply may be completed on the socket reader. */
+    internal val plain: Boolean = false,
     private val onDone: (Push, Reply) -> Unit = { _, _ -> },
 ) {
     private val result = CompletableDeferred<Reply>()

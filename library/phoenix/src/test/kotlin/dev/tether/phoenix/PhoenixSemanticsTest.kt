@@ -144,6 +144,57 @@ class PhoenixSemanticsTest : FunSpec({
         }
     }
 
+    test("a reply completes its push while a slow callback holds the socket's dispatcher") {
+        FakePhoenixServer().start().use { server ->
+            quick(server.endpoint).use { socket ->
+                val ch = socket.channel("room:fast")
+                ch.join().shouldBeInstanceOf<Reply.Ok>()
+                val inCallback = CompletableDeferred<Unit>()
+                val release = CountDownLatch(1)
+                ch.push("echo", obj("n" to "a")).onReply { inCallback.complete(Unit); release.await(10, TimeUnit.SECONDS) }
+                try {
+                    inCallback.await()
+                    // the router shares the blocked dispatcher; the reply fast path on the socket reader does not
+                    withTimeout(5.seconds) { ch.push("echo", obj("n" to "b")).await() }.shouldBeInstanceOf<Reply.Ok>()
+                } finally {
+                    release.countDown()
+                }
+            }
+        }
+    }
+
+    test("a reply never overtakes what the server sent before it") {
+        FakePhoenixServer().start().use { server ->
+            server.pushHandler = FakePhoenixServer.PushHandler { topic, event, payload ->
+                when (event) {
+                    "enter" -> server.presenceState(topic, """{"alice":{"metas":[{"phx_ref":"1"}]}}""")
+                    "mark" -> server.pingSockets("mark") // after the presence state and the reply to "enter"
+                }
+                if (event == "mark") Answer.none() else Answer.ok(payload)
+            }
+            quick(server.endpoint).use { socket ->
+                val ch = socket.channel("room:order")
+                ch.join().shouldBeInstanceOf<Reply.Ok>()
+                val inCallback = CompletableDeferred<Unit>()
+                val release = CountDownLatch(1)
+                ch.push("echo", obj("n" to "a")).onReply { inCallback.complete(Unit); release.await(10, TimeUnit.SECONDS) }
+                val enter = try {
+                    inCallback.await() // the router is held up behind this callback
+                    ch.push("enter", obj()).also { enter ->
+                        ch.push("mark", obj())
+                        // the pong comes after the client's reader has read the diff and the reply
+                        server.awaitPong(java.time.Duration.ofSeconds(5)) shouldBe "mark"
+                        enter.isDone shouldBe false // the reply waits behind the presence state the router has not handled yet
+                    }
+                } finally {
+                    release.countDown()
+                }
+                withTimeout(5.seconds) { enter.await() }.shouldBeInstanceOf<Reply.Ok>()
+                ch.presence.list().map { it.first } shouldBe listOf("alice") // applied before the reply completed
+            }
+        }
+    }
+
     test("events: every transition, in order, never conflated") {
         FakePhoenixServer().start().use { server ->
             quick(server.endpoint).use { socket ->

@@ -79,6 +79,7 @@ public class FakePhoenixServer : AutoCloseable {
     private val sessions = CopyOnWriteArrayList<Session>()
     private val joinLog = Recorder<Join>()
     private val pushLog = Recorder<Push>()
+    private val pongLog = Recorder<String>()
 
     @Volatile
     private var heartbeatCount = 0
@@ -134,6 +135,17 @@ public class FakePhoenixServer : AutoCloseable {
 
     /** How many heartbeats arrived. */
     public val heartbeats: Int get() = heartbeatCount
+
+    /**
+     * Sends a WebSocket ping with [payload] to every open socket. A client's reader answers it after everything sent
+     * before it, so [awaitPong] tells a test that the client has read all of that.
+     */
+    public fun pingSockets(payload: String) {
+        sessions.filter { !it.conn.isClosed }.forEach { it.conn.sendPing(payload.toByteArray(Charsets.UTF_8)) }
+    }
+
+    /** Waits for the next pong from any socket and returns its payload. */
+    public fun awaitPong(timeout: Duration): String = pongLog.awaitItem(timeout)
 
     /** The number of sockets open now. */
     public val openSockets: Int get() = sessions.count { !it.conn.isClosed }
@@ -210,6 +222,7 @@ public class FakePhoenixServer : AutoCloseable {
                 when (f.opcode) {
                     WireFrame.TEXT -> onText(s, f.text)
                     WireFrame.BINARY -> onBinary(s, f.payload)
+                    WireFrame.PONG -> pongLog.record(String(f.payload, Charsets.UTF_8))
                     WireFrame.CLOSE -> return
                 }
             } catch (e: java.io.IOException) {
