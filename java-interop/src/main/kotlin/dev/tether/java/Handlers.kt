@@ -18,7 +18,7 @@ public fun interface DisconnectHandler {
 
 /**
  * Provides the URL, headers and subprotocols for each attempt, possibly asynchronously (e.g. while a token
- * refreshes). [defaults] holds the builder's values.
+ * refreshes). `defaults` holds the builder's values.
  */
 public fun interface ConnectProvider {
     public fun provide(attempt: Int, defaults: ConnectRequest): CompletionStage<ConnectRequest>

@@ -29,7 +29,7 @@ public interface HookScope {
 
     /**
      * [send] without suspending, for callbacks of other libraries called from a hook: queues [frame] and returns a
-     * [Deferred] that completes when it is written (see [Connection.enqueue]).
+     * [kotlinx.coroutines.Deferred] that completes when it is written (see [Connection.enqueue]).
      */
     public fun enqueue(frame: Frame): kotlinx.coroutines.Deferred<Unit>
 

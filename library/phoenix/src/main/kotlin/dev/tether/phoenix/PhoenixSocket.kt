@@ -247,7 +247,7 @@ public class PhoenixSocket internal constructor(
 
     /**
      * Closes the socket with [code] and ends all its work; returns once it has ended. Idempotent. From a coroutine,
-     * call this one (`close(1000)`): `close()` without arguments is the blocking [AutoCloseable.close].
+     * call this one (`close(1000)`): `close()` without arguments is the blocking [java.lang.AutoCloseable.close].
      */
     public suspend fun close(code: Int, reason: String = "") {
         if (!::scope.isInitialized) return
