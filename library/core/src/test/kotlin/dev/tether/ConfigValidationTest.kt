@@ -17,6 +17,11 @@ class ConfigValidationTest : FunSpec({
             nameFn = { it.first },
             "url" to { webSocketClient("http://127.0.0.1/x") },
             "url" to { webSocketClient("ws:///nohost") },
+            "url: port 99999" to { webSocketClient("ws://127.0.0.1:99999/x") },
+            "url: port 0" to { webSocketClient("ws://127.0.0.1:0/x") },
+            "url" to { webSocketClient("ws://exa mple.com/x") },
+            "url" to { webSocketClient("ws://under_score.example/x") },
+            "url must not have a fragment" to { webSocketClient("ws://127.0.0.1/x#frag") },
             "connectTimeout" to { webSocketClient("ws://127.0.0.1") { connectTimeout = Duration.ZERO } },
             "pingInterval" to { webSocketClient("ws://127.0.0.1") { pingInterval = (-1).seconds } },
             "pongTimeout" to { webSocketClient("ws://127.0.0.1") { pongTimeout = Duration.ZERO } },
@@ -38,6 +43,21 @@ class ConfigValidationTest : FunSpec({
         ) { (option, build) ->
             val e = shouldThrow<IllegalArgumentException> { build() }
             e.message!! shouldContain option
+        }
+    }
+
+    test("a rejected URL never echoes its credentials or query values") {
+        for (bad in listOf(
+            "http://user:s3cret@example.com/x?token=t0ken",
+            "ws://user:s3cret@exa mple.com/x?token=t0ken",
+            "ws://user:s3cret@example.com:99999/x?token=t0ken",
+            "ws://user:s3cret@under_score.example/x?token=t0ken",
+            "ws://user:s3cret@example.com/x?token=t0ken#frag",
+        )) {
+            val e = shouldThrow<IllegalArgumentException> { webSocketClient(bad) }
+            e.message!! shouldContain "url"
+            e.message!! shouldNotContain "s3cret"
+            e.message!! shouldNotContain "t0ken"
         }
     }
 

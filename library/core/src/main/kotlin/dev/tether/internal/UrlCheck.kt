@@ -5,16 +5,21 @@ import java.net.URI
 /** Validation of URLs and HTTP tokens used by the configuration. */
 internal object UrlCheck {
     fun requireWebSocketUrl(url: String, option: String) {
+        // Messages never echo the URL as given: it may hold user info or query values (secrets). The parser's own
+        // message quotes its input, so only its reason and position are used.
         val uri = try {
             URI(url)
-        } catch (e: Exception) {
-            throw IllegalArgumentException("$option \"${Redaction.url(url)}\" is not a valid URL: ${e.message}")
+        } catch (e: java.net.URISyntaxException) {
+            throw IllegalArgumentException("$option is not a valid URL: ${e.reason} at index ${e.index}")
         }
         val scheme = uri.scheme?.lowercase()
         require(scheme == "ws" || scheme == "wss") {
-            "$option must start with ws:// or wss://, was \"${Redaction.url(url)}\""
+            "$option must start with ws:// or wss://, was ${uri.scheme?.let { "$it://" } ?: "no scheme"}"
         }
-        require(!uri.host.isNullOrEmpty()) { "$option must name a host, was \"${Redaction.url(url)}\"" }
+        require(!uri.host.isNullOrEmpty()) {
+            "$option must name a valid host (letters, digits, '-' and '.', or an IP literal), in \"${Redaction.url(url)}\""
+        }
+        require(uri.port == -1 || uri.port in 1..65535) { "$option: port ${uri.port} is outside 1-65535" }
         require(uri.rawFragment == null) { "$option must not have a fragment (#...)" }
     }
 

@@ -148,7 +148,7 @@ public class PhoenixSocketBuilder internal constructor(private val endpoint: Str
 
     internal fun build(): PhoenixSocketConfig {
         require(endpoint.startsWith("ws://") || endpoint.startsWith("wss://")) {
-            "endpoint must start with ws:// or wss://, was \"$endpoint\""
+            "endpoint must start with ws:// or wss://, was ${endpoint.substringBefore(':', "no scheme").take(16)}"
         }
         require(!endpoint.contains('?')) { "endpoint must not have a query; use params { }" }
         val blocks = tether.toList()
