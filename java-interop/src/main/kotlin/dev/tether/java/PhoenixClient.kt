@@ -8,6 +8,7 @@ import dev.tether.phoenix.PhoenixChannel
 import dev.tether.phoenix.PhoenixSocket
 import dev.tether.phoenix.phoenixSocket
 import kotlinx.coroutines.CoroutineName
+import kotlinx.coroutines.CoroutineStart
 import kotlinx.coroutines.CoroutineScope
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.SupervisorJob
@@ -126,11 +127,12 @@ public class PhoenixClient private constructor(
         public fun state(): ChannelState = channel.state.value
 
         /** Joins (once per channel); completes with the first join's reply. The channel then keeps rejoining. */
-        public fun join(): CompletableFuture<PhoenixReply> = scope.future { PhoenixReply.of(channel.join()) }
+        public fun join(): CompletableFuture<PhoenixReply> =
+            scope.future(start = CoroutineStart.UNDISPATCHED) { PhoenixReply.of(channel.join()) } // pushes may follow at once
 
         /** Joins with a [timeout] for this and every rejoin. */
         public fun join(timeout: Duration): CompletableFuture<PhoenixReply> =
-            scope.future { PhoenixReply.of(channel.join(timeout.toKotlinDuration())) }
+            scope.future(start = CoroutineStart.UNDISPATCHED) { PhoenixReply.of(channel.join(timeout.toKotlinDuration())) }
 
         /** Leaves; completes with the reply (or TIMEOUT). */
         public fun leave(): CompletableFuture<PhoenixReply> = scope.future { PhoenixReply.of(channel.leave()) }
@@ -300,7 +302,7 @@ public class PhoenixClient private constructor(
                     ib?.let { incomingBuffer(it.first, it.second) }
                 }
                 messageBuffer?.let { messageBuffer(it.first, it.second) }
-                maxQueuedPushes?.let { maxQueuedPushes = it }
+                this@Builder.maxQueuedPushes?.let { maxQueuedPushes = it } // the outer builder's: the inner name is the socket builder's
                 onError?.let { c -> onError { c.accept(it) } }
                 onDecodeError?.let { c -> onDecodeError { c.accept(it as? dev.tether.TetherException ?: dev.tether.TetherException.DecodeFailed(it.toString(), it)) } }
             }

@@ -209,4 +209,31 @@ class PhoenixClientTest {
             }
         }
     }
+
+    @Test
+    void maxQueuedPushesBoundsThePushesHeldForTheJoin() throws Exception {
+        try (FakePhoenixServer server = new FakePhoenixServer().start()) {
+            java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+            server.setJoinHandler((topic, payload) -> {
+                try {
+                    release.await(10, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                return FakePhoenixServer.Answer.ok("{}");
+            });
+            try (PhoenixClient socket = quick(server).maxQueuedPushes(2).build().connect()) {
+                PhoenixClient.Channel room = socket.channel("room:held");
+                java.util.concurrent.CompletableFuture<PhoenixReply> joined = room.join();
+                java.util.concurrent.CompletableFuture<PhoenixReply> first = room.push("echo", "{}");
+                java.util.concurrent.CompletableFuture<PhoenixReply> second = room.push("echo", "{}");
+                PhoenixReply third = room.push("echo", "{}").get(5, TimeUnit.SECONDS); // at once: no room to hold it
+                assertEquals(PhoenixReply.Status.FAILED, third.getStatus());
+                release.countDown();
+                assertTrue(joined.get(5, TimeUnit.SECONDS).isOk());
+                assertTrue(first.get(5, TimeUnit.SECONDS).isOk());
+                assertTrue(second.get(5, TimeUnit.SECONDS).isOk());
+            }
+        }
+    }
 }

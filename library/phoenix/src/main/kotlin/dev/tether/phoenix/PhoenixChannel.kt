@@ -116,9 +116,14 @@ public class PhoenixChannel internal constructor(
      */
     public suspend fun join(timeout: Duration = socket.config.pushTimeout): Reply {
         socket.requireStarted()
-        socket.onSerial {
+        // claimed before the first suspension, so a push right after join() (from another coroutine, or a Java
+        // caller whose join runs asynchronously) is held for the join instead of refused
+        check(!joinCalled) { "tried to join multiple times: 'join' can only be called once per channel" }
+        synchronized(sendLock) {
             check(!joinCalled) { "tried to join multiple times: 'join' can only be called once per channel" }
             joinCalled = true
+        }
+        socket.onSerial {
             deliveryJob = socket.scope.launch(Dispatchers.Default + CoroutineName("tether-phoenix-$topic")) {
                 for (m in delivery) _messages.emit(m)
             }
@@ -230,7 +235,7 @@ public class PhoenixChannel internal constructor(
         return withTimeoutOrNull(timeout) { waiter.result.await() }
             ?: socket.onSerial {
                 waiters.remove(waiter)
-                if (waiter.result.isCompleted) waiter.result.getCompleted() else null
+                waiter.message // delivered after the timeout fired, before the waiter was removed
             }
             ?: throw PhoenixTimeoutException("no '$event' on $topic within $timeout")
     }
@@ -431,7 +436,7 @@ public class PhoenixChannel internal constructor(
         val w = waiters.firstOrNull { it.event == m.event && matches(it, m) }
         if (w != null) {
             waiters.remove(w)
-            w.result.complete(m)
+            w.complete(m)
         } else {
             unmatched.addLast(m)
             while (unmatched.size > UNMATCHED_LIMIT) unmatched.removeFirst()
@@ -447,6 +452,15 @@ public class PhoenixChannel internal constructor(
 
     private class Waiter(val event: String, val predicate: (Message) -> Boolean) {
         val result = CompletableDeferred<Message>()
+
+        /** The message, once delivered (on the serial dispatcher, like every read of it). */
+        var message: Message? = null
+            private set
+
+        fun complete(m: Message) {
+            message = m
+            result.complete(m)
+        }
     }
 
     override fun toString(): String = "PhoenixChannel($topic, ${_state.value}, join_ref=$joinRef)"

@@ -46,7 +46,8 @@ public class Push internal constructor(
     public fun onReply(callback: (Reply) -> Unit) {
         // a reply may be completed on the socket reader's thread: the callback always runs on the serial dispatcher
         result.invokeOnCompletion {
-            if (it == null) channel.socket.scope.launch { channel.socket.guarded("Push.onReply") { callback(result.getCompleted()) } }
+            val reply = outcome
+            if (it == null && reply != null) channel.socket.scope.launch { channel.socket.guarded("Push.onReply") { callback(reply) } }
         }
     }
 
@@ -72,9 +73,14 @@ public class Push internal constructor(
 
     private val done = java.util.concurrent.atomic.AtomicBoolean(false)
 
+    /** The reply, set before [result] completes. */
+    @Volatile
+    private var outcome: Reply? = null
+
     /** The channel's handler runs first, so its state is settled before anyone sees the reply. */
     internal fun complete(reply: Reply) {
         if (done.compareAndSet(false, true)) {
+            outcome = reply
             try {
                 onDone(this, reply)
             } finally {

@@ -8,6 +8,7 @@ import java.net.Socket
 import java.net.SocketException
 import java.time.Duration
 import java.util.concurrent.CopyOnWriteArrayList
+import kotlin.concurrent.withLock
 
 /**
  * A fault-injecting TCP proxy on loopback between any client and any server, for the failures a real network
@@ -29,7 +30,8 @@ public class FaultProxy @JvmOverloads constructor(
     private var listener: ServerSocket? = null
     private val links = CopyOnWriteArrayList<Link>()
     private val threads = DaemonThreads()
-    private val gate = Object()
+    private val gate = java.util.concurrent.locks.ReentrantLock()
+    private val unblocked = gate.newCondition()
 
     @Volatile
     private var blackholed = false
@@ -101,9 +103,9 @@ public class FaultProxy @JvmOverloads constructor(
         refusing = false
         latencyMillis = 0
         bytesPerSecond = 0
-        synchronized(gate) {
+        gate.withLock {
             blackholed = false
-            (gate as Object).notifyAll()
+            unblocked.signalAll()
         }
     }
 
@@ -149,7 +151,7 @@ public class FaultProxy @JvmOverloads constructor(
             while (true) {
                 val n = from.read(buf)
                 if (n < 0) break
-                synchronized(gate) { while (blackholed) (gate as Object).wait() }
+                gate.withLock { while (blackholed) unblocked.await() }
                 val delay = latencyMillis
                 if (delay > 0) Thread.sleep(delay)
                 val bps = bytesPerSecond

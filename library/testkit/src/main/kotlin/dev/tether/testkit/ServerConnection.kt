@@ -10,6 +10,7 @@ import java.util.concurrent.CountDownLatch
 import java.util.concurrent.LinkedBlockingQueue
 import java.util.concurrent.TimeUnit
 import java.util.concurrent.atomic.AtomicBoolean
+import kotlin.concurrent.withLock
 
 /**
  * One client connection accepted by [TestWebSocketServer], after a successful handshake.
@@ -28,10 +29,13 @@ public class ServerConnection internal constructor(
 ) {
     private val output: OutputStream = socket.getOutputStream()
     private val frames = LinkedBlockingQueue<WireFrame>()
-    private val all = java.util.Collections.synchronizedList(ArrayList<WireFrame>())
+    private val all = ArrayList<WireFrame>() // guarded by allLock
+    private val allLock = java.util.concurrent.locks.ReentrantLock()
+    private val grew = allLock.newCondition()
     private val closed = CountDownLatch(1)
     private val sentClose = AtomicBoolean(false)
-    private val readingAllowed = Object()
+    private val readingLock = java.util.concurrent.locks.ReentrantLock()
+    private val readingResumed = readingLock.newCondition()
 
     @Volatile
     private var reading = true
@@ -45,7 +49,7 @@ public class ServerConnection internal constructor(
     public var answerClose: Boolean = true
 
     /** Every frame received so far, in order (pings, pongs and closes included). */
-    public val received: List<WireFrame> get() = synchronized(all) { all.toList() }
+    public val received: List<WireFrame> get() = allLock.withLock { all.toList() }
 
     /** True once the socket is closed. */
     public val isClosed: Boolean get() = closed.count == 0L
@@ -55,13 +59,13 @@ public class ServerConnection internal constructor(
     private fun readLoop() {
         try {
             while (true) {
-                synchronized(readingAllowed) { while (!reading) (readingAllowed as Object).wait() }
+                readingLock.withLock { while (!reading) readingResumed.await() }
                 val f = WireFrame.read(input)
                 // a read already blocked when reading stopped holds its frame until reading resumes
-                synchronized(readingAllowed) { while (!reading) (readingAllowed as Object).wait() }
-                synchronized(all) {
+                readingLock.withLock { while (!reading) readingResumed.await() }
+                allLock.withLock {
                     all.add(f)
-                    (all as Object).notifyAll()
+                    grew.signalAll()
                 }
                 frames.add(f)
                 when (f.opcode) {
@@ -140,9 +144,9 @@ public class ServerConnection internal constructor(
 
     /** Stops (false) or resumes (true) reading from the socket: the client's writes back up once buffers fill. */
     public fun setReading(enabled: Boolean) {
-        synchronized(readingAllowed) {
+        readingLock.withLock {
             reading = enabled
-            (readingAllowed as Object).notifyAll()
+            readingResumed.signalAll()
         }
     }
 
@@ -191,13 +195,13 @@ public class ServerConnection internal constructor(
      */
     public fun awaitReceived(count: Int, timeout: Duration): List<WireFrame> {
         val deadline = System.nanoTime() + timeout.toNanos()
-        synchronized(all) {
+        allLock.withLock {
             while (true) {
                 val data = all.filter { it.opcode == WireFrame.TEXT || it.opcode == WireFrame.BINARY }
                 if (data.size >= count) return data.take(count)
                 val left = (deadline - System.nanoTime()) / 1_000_000
                 if (left <= 0) throw AssertionError("client sent ${data.size} data frames, not $count, within $timeout")
-                (all as Object).wait(minOf(left, 50))
+                grew.await(minOf(left, 50), TimeUnit.MILLISECONDS)
             }
         }
     }
@@ -208,12 +212,12 @@ public class ServerConnection internal constructor(
      */
     public fun awaitReceived(timeout: Duration, predicate: java.util.function.Predicate<WireFrame>): WireFrame {
         val deadline = System.nanoTime() + timeout.toNanos()
-        synchronized(all) {
+        allLock.withLock {
             while (true) {
                 all.firstOrNull { predicate.test(it) }?.let { return it }
                 val left = (deadline - System.nanoTime()) / 1_000_000
-                if (left <= 0) throw AssertionError("no matching frame from the client within $timeout; got ${all.toList()}")
-                (all as Object).wait(minOf(left, 50))
+                if (left <= 0) throw AssertionError("no matching frame from the client within $timeout; got $all")
+                grew.await(minOf(left, 50), TimeUnit.MILLISECONDS)
             }
         }
     }
