@@ -122,6 +122,29 @@ class SendPolicyTest : FunSpec({
         }
     }
 
+    test("a flood of dropped messages is reported for each but logged once per window") {
+        val captured = java.io.ByteArrayOutputStream()
+        val original = System.err
+        System.setErr(java.io.PrintStream(captured, true))
+        try {
+            TestWebSocketServer.withScript { c -> (1..200).forEach { c.sendText("m$it") }; c.echo() }.use { server ->
+                val dropped = java.util.concurrent.atomic.AtomicInteger()
+                quickClient(server.url()) {
+                    logErrors = true
+                    incomingBuffer(2, OverflowPolicy.DROP_OLDEST)
+                    onError { e -> if (e is TetherException.MessageDropped) dropped.incrementAndGet(); Decision.Ignore }
+                }.connect().use { conn ->
+                    conn.awaitConnected()
+                    withTimeout(5.seconds) { while (dropped.get() < 198) kotlinx.coroutines.delay(10) }
+                }
+            }
+        } finally {
+            System.setErr(original)
+        }
+        val lines = captured.toString().lines().filter { "incoming buffer full" in it }
+        lines.size shouldBe 1
+    }
+
     test("sends still queued when the client closes fail with CLOSED, and later sends too") {
         TestWebSocketServer.echo().use { server ->
             val conn = offline(server) { }

@@ -122,7 +122,7 @@ internal class HookRunner(
 
     /** Reports a non-fatal error (a dropped frame) without waiting; decided like a handler failure. */
     fun report(error: TetherException) {
-        log.error("reported", error)
+        log.errorThrottled(error.javaClass.simpleName, "reported", error) // a flood of drops logs once per window
         if (hooks.onError != null) observe(Event.Error(error, epoch()), MAX_REPORTS)
     }
 
@@ -225,12 +225,14 @@ internal class HookRunner(
         } catch (e: CancellationException) {
             throw e
         } catch (e: Throwable) {
-            afterFailure(TetherException.HandlerFailed(name, e), epoch)
+            val failed = TetherException.HandlerFailed(name, e)
+            log.error("non-fatal error", failed)
+            afterFailure(failed, epoch)
         }
     }
 
+    /** Decides about [error] (already logged, by [report] or the hook's runner). */
     private suspend fun afterFailure(error: TetherException, epoch: Int) {
-        log.error("non-fatal error", error)
         val decision = if (hooks.onError == null) {
             defaultOnError(error)
         } else {

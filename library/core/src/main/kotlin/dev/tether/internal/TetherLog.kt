@@ -15,4 +15,34 @@ internal class TetherLog(private val errors: Boolean, private val info: Boolean,
     fun error(message: String, e: Throwable? = null) {
         if (errors) logger.warn(prefix + message + (e?.let { ": ${it.message}" } ?: ""))
     }
+
+    private val windows = java.util.concurrent.ConcurrentHashMap<String, Window>()
+
+    private class Window {
+        var start = 0L
+        var suppressed = 0
+    }
+
+    /**
+     * [error], at most once per [WINDOW_NANOS] for each [key] (e.g. a dropped message per message of a flood): the
+     * next line logged says how many were left out.
+     */
+    fun errorThrottled(key: String, message: String, e: Throwable? = null) {
+        if (!errors) return
+        val w = windows.computeIfAbsent(key) { Window() }
+        val now = System.nanoTime()
+        val leftOut = synchronized(w) {
+            if (w.start != 0L && now - w.start < WINDOW_NANOS) {
+                w.suppressed++
+                return
+            }
+            w.start = now
+            w.suppressed.also { w.suppressed = 0 }
+        }
+        error(if (leftOut > 0) "$message (and $leftOut more like it not logged)" else message, e)
+    }
+
+    private companion object {
+        const val WINDOW_NANOS = 10_000_000_000L
+    }
 }

@@ -146,7 +146,7 @@ public class PhoenixSocket internal constructor(
                     is TetherException.HandlerFailed, is TetherException.SendFailed, is TetherException.MessageDropped,
                     is TetherException.DecodeFailed,
                     -> {
-                        report(e)
+                        report(e, logged = true) // the connection has logged it
                         Decision.Ignore
                     }
                     else -> {
@@ -215,10 +215,25 @@ public class PhoenixSocket internal constructor(
     }
 
     private val reportLock = Any()
+    private val logWindows = HashMap<Class<*>, LongArray>() // per kind: [window start, left out]; under reportLock
+
+    /** Logs [e] at WARN at most once per 10 s per kind of error (a stuck collector drops thousands of messages). */
+    private fun logThrottled(e: TetherException) {
+        val w = logWindows.getOrPut(e.javaClass) { LongArray(2) }
+        val now = System.nanoTime()
+        if (w[0] != 0L && now - w[0] < LOG_WINDOW_NANOS) {
+            w[1]++
+            return
+        }
+        val leftOut = w[1]
+        w[0] = now
+        w[1] = 0
+        if (leftOut > 0) log.warn("non-fatal error: {} (and {} more like it not logged)", e.message, leftOut) else log.warn("non-fatal error: {}", e.message)
+    }
 
     /** A non-fatal error: logged, given to `onError` (one at a time), added to [events]. Never throws. */
-    internal fun report(e: TetherException): Unit = synchronized(reportLock) {
-        log.warn("non-fatal error: {}", e.message)
+    internal fun report(e: TetherException, logged: Boolean = false): Unit = synchronized(reportLock) {
+        if (!logged) logThrottled(e)
         try {
             config.onError(e)
         } catch (again: Exception) {
@@ -437,6 +452,8 @@ public class PhoenixSocket internal constructor(
     public companion object {
         /** How often the socket checks push deadlines while pushes wait: a timeout fires at most this late. */
         internal val SWEEP: Duration = kotlin.time.Duration.parse("20ms")
+
+        private const val LOG_WINDOW_NANOS = 10_000_000_000L
 
         /** The largest reply [fastReply] decodes on the socket reader; larger ones go through the router. */
         private const val FAST_REPLY_MAX = 16 * 1024
