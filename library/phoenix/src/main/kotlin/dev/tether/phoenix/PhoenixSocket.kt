@@ -442,7 +442,7 @@ public class PhoenixSocket internal constructor(
 
     private fun urlWith(base: String, params: Map<String, String>): String {
         val q = (params + ("vsn" to "2.0.0")).entries.joinToString("&") { (k, v) ->
-            URLEncoder.encode(k, Charsets.UTF_8) + "=" + URLEncoder.encode(v, Charsets.UTF_8)
+            URLEncoder.encode(k, "UTF-8") + "=" + URLEncoder.encode(v, "UTF-8")
         }
         return "$base?$q"
     }

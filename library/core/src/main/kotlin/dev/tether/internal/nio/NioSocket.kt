@@ -78,7 +78,7 @@ internal class NioSocket(
                 return
             }
             if (key.isWritable) {
-                key.interestOpsAnd(SelectionKey.OP_WRITE.inv())
+                key.removeInterest(SelectionKey.OP_WRITE)
                 if (tls != null && !open) handshake() else drive()
             }
             if (key.isValid && key.isReadable && closed == null) read()
@@ -103,7 +103,7 @@ internal class NioSocket(
 
     private fun becomeOpen() {
         open = true
-        key?.interestOpsOr(SelectionKey.OP_READ)
+        key?.addInterest(SelectionKey.OP_READ)
         listener.onConnected()
         drive()
     }
@@ -113,7 +113,7 @@ internal class NioSocket(
         val t = tls!!
         while (true) {
             if (t.flushNet(channel)) {
-                key?.interestOpsOr(SelectionKey.OP_WRITE)
+                key?.addInterest(SelectionKey.OP_WRITE)
                 return
             }
             when (t.step()) {
@@ -124,12 +124,12 @@ internal class NioSocket(
                         if (!unwrap(t, EMPTY)) return
                         if (t.bufferedInput != before) continue
                     }
-                    key?.interestOpsOr(SelectionKey.OP_READ)
+                    key?.addInterest(SelectionKey.OP_READ)
                     return
                 }
                 TlsLayer.Step.DONE -> {
                     if (t.flushNet(channel)) {
-                        key?.interestOpsOr(SelectionKey.OP_WRITE)
+                        key?.addInterest(SelectionKey.OP_WRITE)
                         return
                     }
                     becomeOpen()
@@ -179,7 +179,7 @@ internal class NioSocket(
     fun setReading(enabled: Boolean) {
         val k = key ?: return
         if (!k.isValid) return
-        if (enabled) k.interestOpsOr(SelectionKey.OP_READ) else k.interestOpsAnd(SelectionKey.OP_READ.inv())
+        if (enabled) k.addInterest(SelectionKey.OP_READ) else k.removeInterest(SelectionKey.OP_READ)
     }
 
     /** Throws the reason the socket closed, if it did. */
@@ -218,7 +218,7 @@ internal class NioSocket(
                 owner.set(false)
             }
             if (blocked) {
-                key?.interestOpsOr(SelectionKey.OP_WRITE)
+                key?.addInterest(SelectionKey.OP_WRITE)
                 if (!loop.inLoop) loop.selector.wakeup()
                 return
             }
@@ -334,4 +334,14 @@ internal class NioSocket(
         const val GATHER = 16 // buffers per gathering write; the drain loops for more
         val EMPTY: ByteBuffer = ByteBuffer.allocate(0)
     }
+}
+
+/** `interestOpsOr` (JDK 11+) for Java 8 and Android: a read-modify-write under the key's lock (any thread). */
+private fun SelectionKey.addInterest(op: Int) {
+    synchronized(this) { interestOps(interestOps() or op) }
+}
+
+/** `interestOpsAnd(op.inv())` for Java 8 and Android, like [addInterest]. */
+private fun SelectionKey.removeInterest(op: Int) {
+    synchronized(this) { interestOps(interestOps() and op.inv()) }
 }

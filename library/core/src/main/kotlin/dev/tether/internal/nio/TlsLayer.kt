@@ -17,7 +17,7 @@ import javax.net.ssl.SSLException
 internal class TlsLayer(private val engine: SSLEngine) {
     enum class Step { WRAP, UNWRAP, DONE }
 
-    private var netOut: ByteBuffer = ByteBuffer.allocate(engine.session.packetBufferSize).flip()
+    private var netOut: ByteBuffer = ByteBuffer.allocate(engine.session.packetBufferSize).apply { flip() }
     private var netIn: ByteBuffer? = null
 
     /** The engine has something to send (handshake or post-handshake message). */
@@ -44,14 +44,16 @@ internal class TlsLayer(private val engine: SSLEngine) {
     /** Advances the handshake as far as this side can. */
     fun step(): Step {
         while (true) {
-            when (engine.handshakeStatus) {
+            val hs = engine.handshakeStatus
+            when (hs) {
                 HandshakeStatus.NEED_TASK -> runTasks()
                 HandshakeStatus.NEED_WRAP -> {
                     wrap(NONE, 0)
                     return Step.WRAP
                 }
-                HandshakeStatus.NEED_UNWRAP, HandshakeStatus.NEED_UNWRAP_AGAIN -> return Step.UNWRAP
-                else -> return Step.DONE
+                HandshakeStatus.NEED_UNWRAP -> return Step.UNWRAP
+                // NEED_UNWRAP_AGAIN (DTLS, Java 9+) by name: the Java 8 and Android API has no such constant
+                else -> return if (hs.name == "NEED_UNWRAP_AGAIN") Step.UNWRAP else Step.DONE
             }
         }
     }
@@ -125,7 +127,7 @@ internal class TlsLayer(private val engine: SSLEngine) {
         }
         netIn = when {
             !src.hasRemaining() -> null
-            src === read -> ByteBuffer.allocate(maxOf(engine.session.packetBufferSize, src.remaining())).put(src).flip()
+            src === read -> ByteBuffer.allocate(maxOf(engine.session.packetBufferSize, src.remaining())).put(src).apply { flip() }
             else -> src
         }
         return open

@@ -33,7 +33,7 @@ internal class Upgrade(private val request: ConnectRequest, private val uri: URI
         if (userAgent != null && "user-agent" !in user) sb.append("User-Agent: ").append(userAgent).append("\r\n")
         val userInfo = uri.rawUserInfo
         if (userInfo != null && "authorization" !in user) {
-            val decoded = java.net.URLDecoder.decode(userInfo, Charsets.UTF_8)
+            val decoded = java.net.URLDecoder.decode(userInfo, "UTF-8")
             sb.append("Authorization: Basic ")
                 .append(Base64.getEncoder().encodeToString(decoded.toByteArray(Charsets.UTF_8))).append("\r\n")
         }
