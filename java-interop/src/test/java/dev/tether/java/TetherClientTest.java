@@ -71,7 +71,7 @@ class TetherClientTest {
                 .tls(javax.net.ssl.SSLContext.getDefault()).tls(defaultTrustManagers(), null)
                 .userAgent("java-test/1").maxFragments(100)
                 .listener(new Listener() { }).callbackExecutor(Runnable::run)
-                .onError((e, attempt) -> Decision.reconnect()).onDisconnect((d, attempt) -> Decision.reconnect())
+                .onError((e, attempt) -> ConnectionDecision.reconnect()).onDisconnect((d, attempt) -> ConnectionDecision.reconnect())
                 .connectProvider((attempt, defaults) -> CompletableFuture.completedFuture(defaults))
                 .build();
         assertNotNull(client);
@@ -84,10 +84,10 @@ class TetherClientTest {
                 .getMessage().contains("idleTimeout"));
         assertTrue(assertThrows(IllegalArgumentException.class, () -> TetherClient.builder("ws://127.0.0.1:9/").maxMissedPongs(-1))
                 .getMessage().contains("maxMissedPongs"));
-        assertThrows(IllegalArgumentException.class, () -> Decision.close(1005, ""));
-        assertEquals(Decision.stayDown(), Decision.stayDown());
-        assertEquals("ReconnectAfter(1s)", Decision.reconnectAfter(Duration.ofSeconds(1)).toString());
-        assertEquals("Ignore", Decision.ignore().toString());
+        assertThrows(IllegalArgumentException.class, () -> ConnectionDecision.close(1005, ""));
+        assertEquals(ConnectionDecision.stayDown(), ConnectionDecision.stayDown());
+        assertEquals("ReconnectAfter(1s)", ConnectionDecision.reconnectAfter(Duration.ofSeconds(1)).toString());
+        assertEquals("Ignore", ConnectionDecision.ignore().toString());
     }
 
     @Test
@@ -146,7 +146,7 @@ class TetherClientTest {
                 @Override public void onTerminate(TetherConnection c, ConnectionStatus s) { events.record("terminate " + s.getCode()); }
             };
             TetherConnection conn = quick(server.url()).pingInterval(Duration.ofMillis(100)).listener(listener)
-                    .onDisconnect((d, attempt) -> Decision.close(1000, "enough")).build().connect().get(5, TimeUnit.SECONDS);
+                    .onDisconnect((d, attempt) -> ConnectionDecision.close(1000, "enough")).build().connect().get(5, TimeUnit.SECONDS);
             events.awaitItem(FIVE, s -> s.equals("open 101"));
             conn.sendText("boom").get(5, TimeUnit.SECONDS);
             events.awaitItem(FIVE, s -> s.equals("error HandlerFailed onText"));
@@ -186,9 +186,9 @@ class TetherClientTest {
                             defaults.getUrl(), Map.of("Authorization", "Bearer t" + n.incrementAndGet()), List.of())))
                     .onError((e, attempt) -> {
                         errors.record(((TetherException.HandshakeFailed) e).getStatus());
-                        return Decision.reconnectAfter(Duration.ofMillis(10));
+                        return ConnectionDecision.reconnectAfter(Duration.ofMillis(10));
                     })
-                    .onDisconnect((d, attempt) -> Decision.stayDown())
+                    .onDisconnect((d, attempt) -> ConnectionDecision.stayDown())
                     .build().connect().get(5, TimeUnit.SECONDS);
             assertEquals(401, errors.awaitItem(FIVE));
             assertEquals(401, errors.awaitItem(FIVE));

@@ -42,6 +42,19 @@ class ApiDumpTest : FunSpec({
         }
     }
 
+    test("no public top-level class name is in two of Tether's packages (wildcard imports stay unambiguous)") {
+        val byName = HashMap<String, MutableSet<String>>()
+        for ((dir, artifact) in modules) {
+            val dump = ApiDump.of(File(root, "$dir/target/$artifact-$version.jar"), ApiDumpTest::class.java.classLoader)
+            for (line in dump.lines()) {
+                val m = Regex("""^public .*\b(?:class|interface|enum) ([a-z.]+)\.([A-Z]\w*)(?:\s|$)""").find(line) ?: continue
+                byName.getOrPut(m.groupValues[2]) { HashSet() } += m.groupValues[1]
+            }
+        }
+        byName.filterValues { it.size > 1 } shouldBe emptyMap()
+        (byName.size > 50) shouldBe true // the dumps were read
+    }
+
     test("the diff names what was removed and what was added") {
         diff("class A {\n    x()\n    y()\n}\n", "class A {\n    x()\n    z()\n}\n") shouldBe "@ class A {\n- y()\n@ class A {\n+ z()\n"
     }
