@@ -6,7 +6,7 @@ import dev.tether.Decision as CoreDecision
 /**
  * What an [ErrorHandler] or [DisconnectHandler] returns: what the connection does next. Immutable.
  */
-public class ConnectionDecision private constructor(internal val core: CoreDecision) {
+public class ConnectionDecision private constructor(@get:JvmSynthetic internal val core: CoreDecision) {
     override fun toString(): String = core.toString()
     override fun equals(other: Any?): Boolean = other is ConnectionDecision && other.core == core
     override fun hashCode(): Int = core.hashCode()
@@ -32,6 +32,7 @@ public class ConnectionDecision private constructor(internal val core: CoreDecis
         @JvmStatic
         public fun ignore(): ConnectionDecision = ConnectionDecision(CoreDecision.Ignore)
 
+        @JvmSynthetic
         internal fun of(core: CoreDecision): ConnectionDecision = ConnectionDecision(core)
     }
 }

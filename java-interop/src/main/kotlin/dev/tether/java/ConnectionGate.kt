@@ -9,6 +9,7 @@ import kotlinx.coroutines.flow.StateFlow
  * clients.
  */
 public class ConnectionGate @JvmOverloads constructor(initiallyOpen: Boolean = true) {
+    @get:JvmSynthetic
     internal val flow: MutableStateFlow<Boolean> = MutableStateFlow(initiallyOpen)
 
     /** Lets connections run: they connect at once, with the attempt count reset (e.g. the network came back). */

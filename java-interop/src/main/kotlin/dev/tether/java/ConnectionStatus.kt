@@ -37,6 +37,7 @@ public class ConnectionStatus private constructor(
     override fun toString(): String = "ConnectionStatus($kind, attempt=$attempt, delay=$delay, code=$code)"
 
     internal companion object {
+        @JvmSynthetic
         fun of(s: ConnectionState): ConnectionStatus = when (s) {
             is ConnectionState.Connecting -> make(Kind.CONNECTING, attempt = s.attempt)
             is ConnectionState.Connected -> make(
@@ -52,6 +53,10 @@ public class ConnectionStatus private constructor(
             is ConnectionState.Closing -> make(Kind.CLOSING, code = s.code, reason = s.reason)
             is ConnectionState.Closed -> make(Kind.CLOSED, code = s.code, reason = s.reason, cause = s.cause)
         }
+
+        /** Before the connection started: connecting, attempt 0. */
+        @JvmSynthetic
+        fun notStarted(): ConnectionStatus = make(Kind.CONNECTING)
 
         private fun make(
             kind: Kind,
@@ -84,6 +89,7 @@ public class DisconnectInfo private constructor(
     override fun toString(): String = "DisconnectInfo(code=$code, reason=\"$reason\", byServer=$byServer, uptime=$uptime)"
 
     internal companion object {
+        @JvmSynthetic
         fun of(d: Disconnect) = DisconnectInfo(d.code, d.reason, d.byServer, d.cause, d.uptime.toJavaDuration())
     }
 }

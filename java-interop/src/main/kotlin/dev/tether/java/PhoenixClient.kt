@@ -86,7 +86,7 @@ public class PhoenixClient private constructor(
      * `TetherException.HandshakeFailed` with its status). A snapshot: [addEventListener] sees every transition.
      */
     public fun status(): ConnectionStatus =
-        if (started) ConnectionStatus.of(socket.state.value) else ConnectionStatus.of(dev.tether.ConnectionState.Connecting(0))
+        if (started) ConnectionStatus.of(socket.state.value) else ConnectionStatus.notStarted()
 
     @Volatile
     private var started = false

@@ -44,6 +44,7 @@ public class PhoenixEventInfo private constructor(
         (if (code != 0) " $code" else "") + (reason?.let { " \"$it\"" } ?: "") + (error?.let { " $it" } ?: "") + ")"
 
     internal companion object {
+        @JvmSynthetic
         fun of(e: PhoenixEvent): PhoenixEventInfo {
             fun make(
                 kind: Kind, topic: String? = null, attempt: Int = 0, delay: java.time.Duration? = null, code: Int = 0,

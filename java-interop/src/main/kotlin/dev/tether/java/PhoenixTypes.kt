@@ -30,6 +30,7 @@ public class PhoenixReply private constructor(
         "PhoenixReply($status, ${responseJson ?: bytes?.let { "${it.size} bytes" } ?: failure?.message})"
 
     internal companion object {
+        @JvmSynthetic
         fun of(r: Reply): PhoenixReply = when (r) {
             is Reply.Ok -> make(Status.OK, r.response)
             is Reply.Error -> make(Status.ERROR, r.response)
@@ -60,6 +61,7 @@ public class PhoenixMessage private constructor(
     override fun toString(): String = "PhoenixMessage($topic $event ${payloadJson ?: "${bytes?.size} bytes"})"
 
     internal companion object {
+        @JvmSynthetic
         fun of(m: Message): PhoenixMessage = when (val p = m.payload) {
             is Payload.Json -> PhoenixMessage(m.topic, m.event, p.json.toString(), null)
             is Payload.Binary -> PhoenixMessage(m.topic, m.event, null, p.bytes)

@@ -34,14 +34,23 @@ import kotlin.time.toKotlinDuration
  * ```
  */
 public class TetherClient private constructor(
+    @get:JvmSynthetic
     internal val configure: WebSocketClientBuilder.() -> Unit,
+    @get:JvmSynthetic
     internal val url: String,
+    @get:JvmSynthetic
     internal val listener: Listener,
+    @get:JvmSynthetic
     internal val executor: Executor,
+    @get:JvmSynthetic
     internal val errorHandler: ErrorHandler?,
+    @get:JvmSynthetic
     internal val disconnectHandler: DisconnectHandler?,
+    @get:JvmSynthetic
     internal val hasConnectProvider: Boolean,
+    @get:JvmSynthetic
     internal val reconnectEnabled: Boolean,
+    @get:JvmSynthetic
     internal val incomingCapacity: Int,
 ) {
     /**

@@ -61,6 +61,7 @@ public class TetherConnection internal constructor(private val client: TetherCli
     private val pumpRoom = kotlinx.coroutines.channels.Channel<Unit>(kotlinx.coroutines.channels.Channel.CONFLATED)
 
     /** Starts the core connection; called once, right after construction. */
+    @JvmSynthetic
     internal fun start(): TetherConnection {
         val self = this
         coreRef = webSocketClient(client.url) {
@@ -113,7 +114,7 @@ public class TetherConnection internal constructor(private val client: TetherCli
     }
 
     /** The current state. */
-    public fun status(): ConnectionStatus = ConnectionStatus.of(coreRef?.state?.value ?: ConnectionState.Connecting(0))
+    public fun status(): ConnectionStatus = coreRef?.state?.value?.let { ConnectionStatus.of(it) } ?: ConnectionStatus.notStarted()
 
     /** True while connected. */
     public fun isOpen(): Boolean = coreRef?.state?.value is ConnectionState.Connected
@@ -231,6 +232,7 @@ public class TetherConnection internal constructor(private val client: TetherCli
 
     override fun toString(): String = "TetherConnection(${status()})"
 
+    @JvmSynthetic
     internal fun firstConnect(): CompletableFuture<TetherConnection> {
         val f = scope.future {
             try {

@@ -20,8 +20,9 @@ import org.junit.jupiter.api.Test;
 /**
  * No Kotlin-only type in any public signature of dev.tether.java: no suspend function (Continuation), no
  * kotlin.time.Duration (whose getters show up name-mangled with a '-'), no kotlin.jvm.functions.*, no kotlin.Unit,
- * no kotlin.Result; in fact no kotlin.* or kotlinx.* type at all. Kotlin-internal members (names with '$') and the
- * dev.tether.java.internal package are not API and are skipped.
+ * no kotlin.Result; in fact no kotlin.* or kotlinx.* type at all. Every public and protected member counts, names
+ * with '$' included: Kotlin-internal members are hidden from Java (synthetic), so none may show up here. Only the
+ * dev.tether.java.internal package is skipped.
  */
 class ApiSurfaceTest {
 
@@ -66,23 +67,23 @@ class ApiSurfaceTest {
         int members = 0;
         for (Class<?> c : classes) {
             for (Method m : c.getDeclaredMethods()) {
-                if (!Modifier.isPublic(m.getModifiers()) || m.isSynthetic() || m.isBridge()) continue;
-                if (m.getName().contains("$")) continue; // Kotlin-internal
+                if (!(Modifier.isPublic(m.getModifiers()) || Modifier.isProtected(m.getModifiers())) || m.isSynthetic() || m.isBridge()) continue;
                 // Kotlin generates getEntries() on every enum; Java callers use values(), which it cannot remove
                 if (c.isEnum() && m.getName().equals("getEntries")) continue;
                 String where = c.getName() + "." + m.getName();
                 if (m.getName().contains("-")) problems.add(where + " has a mangled name (a Kotlin value class)");
+                if (m.getName().contains("$")) problems.add(where + " is Kotlin-internal but reachable from Java");
                 check(m.getGenericReturnType(), where, problems);
                 for (Type p : m.getGenericParameterTypes()) check(p, where, problems);
                 members++;
             }
             for (Constructor<?> k : c.getDeclaredConstructors()) {
-                if (!Modifier.isPublic(k.getModifiers()) || k.isSynthetic()) continue;
+                if (!(Modifier.isPublic(k.getModifiers()) || Modifier.isProtected(k.getModifiers())) || k.isSynthetic()) continue;
                 for (Type p : k.getGenericParameterTypes()) check(p, c.getName() + ".<init>", problems);
                 members++;
             }
             for (Field f : c.getDeclaredFields()) {
-                if (!Modifier.isPublic(f.getModifiers()) || f.isSynthetic()) continue;
+                if (!(Modifier.isPublic(f.getModifiers()) || Modifier.isProtected(f.getModifiers())) || f.isSynthetic()) continue;
                 check(f.getGenericType(), c.getName() + "#" + f.getName(), problems);
             }
         }

@@ -33,7 +33,7 @@ public class ConnectRequest(
 }
 
 /** What the connect provider is told about the attempt it is preparing. */
-public class ConnectContext(
+public class ConnectContext internal constructor(
     /** 0 for the first connection of a streak, then the reconnect attempt number. */
     public val attempt: Int,
     /** The request built from the static configuration; return it, or a copy with fresh values. */

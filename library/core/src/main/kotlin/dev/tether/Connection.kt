@@ -23,6 +23,7 @@ import kotlin.time.Duration
  * [OfflinePolicy.QUEUE]). Only an application-level acknowledgement proves that the server processed a message;
  * "written" means handed to the socket.
  */
+@SubclassOptInRequired(TetherImplementationOnly::class)
 public interface Connection : AutoCloseable {
     /** The current state; a hot [StateFlow] that replays the latest value to each collector. */
     public val state: StateFlow<ConnectionState>

@@ -12,18 +12,20 @@ import kotlin.time.Duration
  * ```
  * `close()` from any state leads through [Closing] (when connected) to [Closed], which is terminal.
  * See `docs/lifecycle.md` for the full transition table.
+ *
+ * New states may come in a minor release (0.x: any release): keep an `else` branch in a `when` over states.
  */
 public sealed class ConnectionState {
     /**
      * Opening the connection. [attempt] is 0 for the first connection of a streak and then counts the
      * reconnect attempts since the last connection that stayed up for the configured stable time.
      */
-    public class Connecting(public val attempt: Int) : ConnectionState() {
+    public class Connecting internal constructor(public val attempt: Int) : ConnectionState() {
         override fun toString(): String = "Connecting(attempt=$attempt)"
     }
 
     /** Open. [handshake] holds the server's status, headers and negotiated subprotocol. */
-    public class Connected(public val attempt: Int, public val handshake: Handshake) : ConnectionState() {
+    public class Connected internal constructor(public val attempt: Int, public val handshake: Handshake) : ConnectionState() {
         override fun toString(): String = "Connected(attempt=$attempt, subprotocol=${handshake.subprotocol})"
     }
 
@@ -31,7 +33,7 @@ public sealed class ConnectionState {
      * Waiting [delay] before reconnect attempt [attempt], because of [cause] (the failure) and, if a connection
      * had been up, how it ended ([disconnect]).
      */
-    public class Reconnecting(
+    public class Reconnecting internal constructor(
         public val attempt: Int,
         public val delay: Duration,
         public val cause: TetherException?,
@@ -42,7 +44,7 @@ public sealed class ConnectionState {
     }
 
     /** Not connected and not reconnecting (a hook decided [Decision.StayDown]); see [Connection.reconnect]. */
-    public class Down(public val cause: TetherException?, public val disconnect: Disconnect?) : ConnectionState() {
+    public class Down internal constructor(public val cause: TetherException?, public val disconnect: Disconnect?) : ConnectionState() {
         override fun toString(): String = "Down(cause=${cause?.javaClass?.simpleName}, disconnect=$disconnect)"
     }
 
@@ -57,7 +59,7 @@ public sealed class ConnectionState {
     }
 
     /** Running the closing handshake with [code] and [reason]; bounded by the close timeout. */
-    public class Closing(public val code: Int, public val reason: String) : ConnectionState() {
+    public class Closing internal constructor(public val code: Int, public val reason: String) : ConnectionState() {
         override fun toString(): String = "Closing($code, \"$reason\")"
     }
 
@@ -65,7 +67,7 @@ public sealed class ConnectionState {
      * Terminal. [code] and [reason] are those of the last close (sent or received; 1006 if none); [cause] is the
      * error that led here, or null after an orderly close.
      */
-    public class Closed(public val code: Int, public val reason: String, public val cause: TetherException?) :
+    public class Closed internal constructor(public val code: Int, public val reason: String, public val cause: TetherException?) :
         ConnectionState() {
         override fun toString(): String = "Closed($code, \"$reason\", cause=${cause?.javaClass?.simpleName})"
     }

@@ -5,6 +5,8 @@ import kotlin.time.Duration
 /**
  * What the `onError` and `onDisconnect` hooks return: what the supervisor does next. Hooks never connect or
  * close themselves; they decide, and the supervisor acts.
+ *
+ * Closed: no new subtypes will be added, so a `when` over decisions may be exhaustive.
  */
 public sealed class Decision {
     /** Reconnect after the backoff delay for the current attempt. */

@@ -13,7 +13,7 @@ import kotlin.time.Duration
  * @property cause the error that ended the connection, or null for an orderly close frame from the server.
  * @property uptime how long the connection was up.
  */
-public class Disconnect(
+public class Disconnect internal constructor(
     public val code: Int,
     public val reason: String,
     public val byServer: Boolean,

@@ -11,6 +11,8 @@ import java.nio.ByteBuffer
  * special cases (custom ping payloads, observing pongs).
  *
  * Frames are safe to share between threads.
+ *
+ * Closed: these are RFC 6455's frame kinds, and no new subtypes will be added.
  */
 public sealed class Frame {
     /** A whole text message. [text] is valid UTF-8 by construction. */
@@ -21,11 +23,10 @@ public sealed class Frame {
     }
 
     /** A whole binary message. The bytes are copied on construction, so later changes to your array do not leak in. */
-    public class Binary internal constructor(bytes: ByteArray, @Suppress("UNUSED_PARAMETER") noCopy: Unit) : Frame() {
-        /** Creates a binary frame holding a copy of [bytes]. */
-        public constructor(bytes: ByteArray) : this(bytes.copyOf(), Unit)
-
-        internal val data: ByteArray = bytes
+    public class Binary(bytes: ByteArray) : Frame() {
+        // Set once, right after construction, by Tether's no-copy path (binaryNoCopy); never changed afterwards.
+        @get:JvmSynthetic @set:JvmSynthetic
+        internal var data: ByteArray = if (bytes.isEmpty()) EMPTY else bytes.copyOf()
 
         /** The payload size in bytes. */
         public val size: Int get() = data.size
@@ -43,6 +44,7 @@ public sealed class Frame {
 
     /** A ping with an optional payload of at most 125 bytes. */
     public class Ping(payload: ByteArray = EMPTY) : Frame() {
+        @get:JvmSynthetic
         internal val data: ByteArray = payload.copyOf().also { requireControlPayload(it.size, "Ping") }
 
         /** A copy of the payload. */
@@ -54,6 +56,7 @@ public sealed class Frame {
 
     /** A pong with an optional payload of at most 125 bytes. */
     public class Pong(payload: ByteArray = EMPTY) : Frame() {
+        @get:JvmSynthetic
         internal val data: ByteArray = payload.copyOf().also { requireControlPayload(it.size, "Pong") }
 
         /** A copy of the payload. */
@@ -78,10 +81,13 @@ public sealed class Frame {
     }
 
     internal companion object {
+        @get:JvmSynthetic
         val EMPTY: ByteArray = ByteArray(0)
 
-        fun binaryNoCopy(bytes: ByteArray): Binary = Binary(bytes, Unit)
+        @JvmSynthetic
+        fun binaryNoCopy(bytes: ByteArray): Binary = Binary(EMPTY).also { it.data = bytes }
 
+        @JvmSynthetic
         fun requireControlPayload(size: Int, kind: String) {
             require(size <= 125) { "$kind payload must be at most 125 bytes, was $size" }
         }

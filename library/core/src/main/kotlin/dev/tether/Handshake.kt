@@ -10,7 +10,7 @@ package dev.tether
  * @property tlsProtocol the TLS version negotiated for `wss://` (`TLSv1.3`, `TLSv1.2`), or null for `ws://` or when
  *   the engine does not say.
  */
-public class Handshake(
+public class Handshake @dev.tether.engine.TetherEngineApi constructor(
     public val url: String,
     public val status: Int,
     public val headers: Map<String, List<String>>,

@@ -9,6 +9,7 @@ import kotlin.time.Duration
  * keepalive does not count that time. At the close deadline a hook still running is cancelled (one that blocks its
  * thread is left behind, and `onTerminate` may then run beside it).
  */
+@SubclassOptInRequired(TetherImplementationOnly::class)
 public interface HookScope {
     /** The connection the hook belongs to. */
     public val connection: Connection
@@ -49,13 +50,21 @@ public interface HookScope {
  * [TetherException.HandlerFailed] that `onError` decides about; it never kills the connection by itself.
  */
 public class Hooks internal constructor(
+    @get:JvmSynthetic
     internal val onConnect: (suspend HookScope.(Handshake) -> Unit)?,
+    @get:JvmSynthetic
     internal val onText: (suspend HookScope.(String) -> Unit)?,
+    @get:JvmSynthetic
     internal val onBinary: (suspend HookScope.(ByteArray) -> Unit)?,
+    @get:JvmSynthetic
     internal val onPing: (suspend HookScope.(ByteArray) -> Unit)?,
+    @get:JvmSynthetic
     internal val onPong: (suspend HookScope.(ByteArray, Duration?) -> Unit)?,
+    @get:JvmSynthetic
     internal val onError: (suspend HookScope.(TetherException) -> Decision)?,
+    @get:JvmSynthetic
     internal val onDisconnect: (suspend HookScope.(Disconnect) -> Decision)?,
+    @get:JvmSynthetic
     internal val onTerminate: (suspend HookScope.(ConnectionState.Closed) -> Unit)?,
 ) {
     /**
@@ -76,5 +85,6 @@ public class Hooks internal constructor(
         }
 
     /** True when frames go to `onText`/`onBinary` instead of [Connection.incoming]. */
+    @get:JvmSynthetic
     internal val consumesFrames: Boolean get() = onText != null || onBinary != null
 }

@@ -32,6 +32,7 @@ public class ReconnectConfig internal constructor(
     public fun delayFor(attempt: Int): Duration = delays?.invoke(attempt) ?: backoff.delay(attempt, random)
 
     /** [delayFor] with the connection's [Jitter.SPREAD] factor for the current streak. */
+    @JvmSynthetic
     internal fun delayFor(attempt: Int, spread: Double): Duration =
         delays?.invoke(attempt) ?: backoff.delay(attempt, random, spread)
 }
@@ -118,6 +119,7 @@ public class ReconnectBuilder internal constructor() {
         if (jitter == 0.0) jitter = 0.2
     }
 
+    @JvmSynthetic
     internal fun build(): ReconnectConfig = ReconnectConfig(
         enabled = enabled,
         backoff = Backoff(initialMs.milliseconds, maxMs.milliseconds, factor, jitter, mode),

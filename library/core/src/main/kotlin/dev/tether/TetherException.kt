@@ -8,6 +8,8 @@ import kotlin.time.Duration
  * Errors reach you through the `onError` and `onDisconnect` hooks (which decide what happens next), through
  * [ConnectionState] (as the cause of a reconnect or of the end), and as the failure of [Connection.send].
  * No transport (Ktor) type ever appears here.
+ *
+ * New subtypes may come in a minor release (0.x: any release): keep an `else` branch in a `when` over them.
  */
 public sealed class TetherException(message: String, cause: Throwable? = null) : Exception(message, cause) {
 

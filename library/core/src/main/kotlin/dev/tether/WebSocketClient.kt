@@ -16,7 +16,9 @@ import kotlin.time.TimeSource
 public class WebSocketClient internal constructor(
     /** The configuration this client was built with. */
     public val config: WebSocketClientConfig,
+    @get:JvmSynthetic
     internal val transportFactory: (WebSocketClientConfig) -> Transport,
+    @get:JvmSynthetic
     internal val timeSource: TimeSource.WithComparableMarks = TimeSource.Monotonic,
 ) {
     /** What this client's connections share: a server's `Retry-After` holds back the next attempt of all of them. */

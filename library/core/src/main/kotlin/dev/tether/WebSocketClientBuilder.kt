@@ -303,6 +303,7 @@ public class WebSocketClientBuilder internal constructor(private val url: String
         onTerminate = hook
     }
 
+    @JvmSynthetic
     internal fun build(): WebSocketClientConfig {
         UrlCheck.requireWebSocketUrl(url, "url")
         return WebSocketClientConfig(

@@ -15,6 +15,7 @@ public class WebSocketClientConfig internal constructor(
     public val headers: Map<String, String>,
     /** Subprotocols offered on every attempt, most preferred first. */
     public val subprotocols: List<String>,
+    @get:JvmSynthetic
     internal val connectProvider: (suspend (ConnectContext) -> ConnectRequest)?,
     /** Time allowed for TCP, TLS and the HTTP upgrade together. */
     public val connectTimeout: Duration,
@@ -42,6 +43,7 @@ public class WebSocketClientConfig internal constructor(
     public val outboxTimeToLive: Duration?,
     /** Time without application traffic after which the connection closes until the next send, or null. */
     public val idleTimeout: Duration?,
+    @get:JvmSynthetic
     internal val gate: kotlinx.coroutines.flow.Flow<Boolean>?,
     /** Reconnect settings. */
     public val reconnect: ReconnectConfig,
@@ -55,9 +57,11 @@ public class WebSocketClientConfig internal constructor(
     public val userAgent: String?,
     /** The TLS context for `wss://`, or null for the JDK's default. Verification is always on. */
     public val sslContext: SSLContext?,
+    @get:JvmSynthetic
     internal val engineFactory: EngineFactory?,
     /** Where hooks run, or null for the connection's own dispatcher. */
     public val hookDispatcher: kotlinx.coroutines.CoroutineDispatcher?,
+    @get:JvmSynthetic
     internal val inboundTap: ((Frame) -> Boolean)?,
     /** The hooks. */
     public val hooks: Hooks,

@@ -43,6 +43,7 @@ internal object ApiDump {
             for (m in c.declaredMethods) if (!m.isBridge) member(m, kotlin, members, leaked) { render(it as Method) }
             for (m in c.declaredFields) member(m, kotlin, members, leaked) { render(it as Field) }
             leaked.forEach { leaks += "${c.name}: $it" }
+            if (members.isEmpty() && kotlin.fileFacade) continue // a file of internal declarations only: nothing to use
             api.append(header(c)).append(" {\n")
             members.sorted().forEach { api.append("    ").append(it).append('\n') }
             api.append("}\n\n")
@@ -100,7 +101,7 @@ internal object ApiDump {
     }
 
     /** What the class's Kotlin metadata says is not API: its own visibility and its non-public members' JVM signatures. */
-    private class Kotlin(val hiddenClass: Boolean, private val hiddenSignatures: Set<String>) {
+    private class Kotlin(val hiddenClass: Boolean, private val hiddenSignatures: Set<String>, val fileFacade: Boolean = false) {
         fun hides(m: Member): Boolean = jvmSignature(m) in hiddenSignatures
 
         companion object {
@@ -115,8 +116,8 @@ internal object ApiDump {
                         companionField(c, k)?.let { hidden += it }
                         Kotlin(!isApi(k.visibility), hidden)
                     }
-                    is KotlinClassMetadata.FileFacade -> Kotlin(false, hidden.also { container(km.kmPackage, it) })
-                    is KotlinClassMetadata.MultiFileClassPart -> Kotlin(false, hidden.also { container(km.kmPackage, it) })
+                    is KotlinClassMetadata.FileFacade -> Kotlin(false, hidden.also { container(km.kmPackage, it) }, fileFacade = true)
+                    is KotlinClassMetadata.MultiFileClassPart -> Kotlin(false, hidden.also { container(km.kmPackage, it) }, fileFacade = true)
                     else -> Kotlin(false, emptySet())
                 }
             }

@@ -22,6 +22,7 @@ import kotlin.time.Duration
  * reader. A hook that throws becomes [TetherException.HandlerFailed], decided by `onError`; a decision other than
  * Ignore goes to the supervisor as a [Command.Decide], tagged with the epoch the error happened in.
  */
+@OptIn(dev.tether.TetherImplementationOnly::class)
 internal class HookRunner(
     private val config: WebSocketClientConfig,
     override val connection: Connection,

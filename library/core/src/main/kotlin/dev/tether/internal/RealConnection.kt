@@ -58,7 +58,7 @@ import kotlin.time.TimeSource
  * reads every [Command] (close, reconnect, a hook's decision) from one queue, in every state. It talks to the reader,
  * writer, keepalive, delivery and hooks coroutines only through channels and deferreds.
  */
-@OptIn(ExperimentalCoroutinesApi::class) // Deferred.getCompleted, select's onTimeout
+@OptIn(ExperimentalCoroutinesApi::class, dev.tether.TetherImplementationOnly::class) // getCompleted, onTimeout
 internal class RealConnection private constructor(
     private val config: WebSocketClientConfig,
     private val timeSource: TimeSource.WithComparableMarks,

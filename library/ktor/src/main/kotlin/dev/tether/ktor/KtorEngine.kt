@@ -1,5 +1,6 @@
 package dev.tether.ktor
 
+import dev.tether.ktor.internal.KtorWebSocketEngine
 import dev.tether.WebSocketClientBuilder
 import dev.tether.engine.EngineFactory
 import dev.tether.engine.EngineSettings

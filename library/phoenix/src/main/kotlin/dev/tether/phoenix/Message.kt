@@ -5,6 +5,8 @@ import kotlinx.serialization.json.JsonNull
 
 /**
  * A payload: JSON (text frames) or raw bytes (binary frames). Immutable; compared by content.
+ *
+ * Closed: Phoenix payloads are JSON or binary, and no new subtypes will be added.
  */
 public sealed class Payload {
     /** A JSON payload. */
@@ -16,6 +18,7 @@ public sealed class Payload {
 
     /** A binary payload (a copy of the bytes you pass). */
     public class Binary(bytes: ByteArray) : Payload() {
+        @get:JvmSynthetic
         internal val data: ByteArray = bytes.copyOf()
 
         /** A copy of the bytes. */

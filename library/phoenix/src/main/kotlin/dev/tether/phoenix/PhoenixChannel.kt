@@ -34,6 +34,7 @@ import kotlin.time.Duration
  * Thread-safe: state lives on the socket's serial dispatcher.
  */
 public class PhoenixChannel internal constructor(
+    @get:JvmSynthetic
     internal val socket: PhoenixSocket,
     /** The topic, e.g. `room:lobby`. */
     public val topic: String,
@@ -106,7 +107,9 @@ public class PhoenixChannel internal constructor(
     /** Presence on this channel, synced from `presence_state` and `presence_diff`. */
     public val presence: Presence = Presence(this)
 
+    @get:JvmSynthetic
     internal val isJoined: Boolean get() = _state.value == ChannelState.JOINED
+    @get:JvmSynthetic
     internal val isJoining: Boolean get() = _state.value == ChannelState.JOINING
 
     /**
@@ -172,9 +175,11 @@ public class PhoenixChannel internal constructor(
     ): Push = push(event, Payload.Json(socket.config.json.encodeToJsonElement(serializer, value)), timeout)
 
     /** True while pushes wait for a reply or for the join (the socket's sweeper then checks their deadlines). */
+    @get:JvmSynthetic
     internal val hasLivePushes: Boolean get() = pending.isNotEmpty() || synchronized(sendLock) { buffer.isNotEmpty() }
 
     /** On the sweeper: times out every push whose deadline ([System.nanoTime]) has passed. */
+    @JvmSynthetic
     internal fun expire(now: Long) {
         for (p in pending.values) if (now - p.deadline >= 0 && !p.abandoned) p.complete(Reply.Timeout)
         val expired = synchronized(sendLock) {
@@ -242,6 +247,7 @@ public class PhoenixChannel internal constructor(
 
     // ---- on the serial dispatcher ----
 
+    @JvmSynthetic
     internal suspend fun leaveInternal(timeout: Duration = socket.config.pushTimeout): Push? {
         rejoinTimer?.cancel()
         val jr = joinRef
@@ -374,12 +380,14 @@ public class PhoenixChannel internal constructor(
         }
     }
 
+    @JvmSynthetic
     internal suspend fun onSocketOpen() {
         rejoinTimer?.cancel()
         rejoinTries = 0
         if (joinCalled && _state.value == ChannelState.ERRORED) rejoin()
     }
 
+    @JvmSynthetic
     internal fun onSocketClose() {
         rejoinTimer?.cancel()
         joinRef?.let { pending.remove(it)?.abandon() }
@@ -394,6 +402,7 @@ public class PhoenixChannel internal constructor(
      * The socket reader's fast path: completes the ordinary push [inbound] answers, if it is one of this join's, and
      * returns true; false (nothing done) for anything else, which the router then handles. Any thread.
      */
+    @JvmSynthetic
     internal fun completePlainReply(inbound: Inbound): Boolean {
         val m = inbound.message
         val reply = inbound.reply ?: return false
@@ -404,6 +413,7 @@ public class PhoenixChannel internal constructor(
         return true
     }
 
+    @JvmSynthetic
     internal suspend fun handle(inbound: Inbound) {
         val m = inbound.message
         if (m.joinRef != null && m.joinRef != joinRef) return // from an outdated join

@@ -9,6 +9,8 @@ import kotlin.time.Duration
  * event. It is bounded ([PhoenixSocket.EVENT_BUFFER] events per collector); a collector that falls further behind
  * loses the newest events and then receives [EventsDropped] with how many it missed, so a gap is never silent.
  * More subtypes may be added in minor releases: keep an `else` branch. Users only receive these.
+ *
+ * New events may come in a minor release (0.x: any release): keep an `else` branch in a `when` over events.
  */
 public sealed class PhoenixEvent {
     /** A connection opened ([attempt]: 0 for the first of a streak). */

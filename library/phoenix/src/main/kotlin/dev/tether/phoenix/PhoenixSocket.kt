@@ -62,12 +62,17 @@ public class PhoenixSocket internal constructor(
     private val refs = AtomicLong()
 
     @OptIn(ExperimentalCoroutinesApi::class)
+    @get:JvmSynthetic
     internal val serial = Dispatchers.Default.limitedParallelism(1)
 
     /** Set while the socket's own work (or the connection's) runs: a [close] from there must not wait for itself. */
     private val onSerialThread = ThreadLocal<Boolean>()
 
-    internal lateinit var scope: CoroutineScope
+    private lateinit var scopeField: CoroutineScope // a lateinit's field has its property's visibility: kept private
+
+    /** The socket's scope (on its serial dispatcher), once started. */
+    @get:JvmSynthetic
+    internal val scope: CoroutineScope get() = scopeField
     private lateinit var conn: Connection
     private var ownsScope = false
     private val channels = ArrayList<PhoenixChannel>() // touched on [serial] only
@@ -116,8 +121,8 @@ public class PhoenixSocket internal constructor(
     }
 
     private fun start(base: CoroutineScope) {
-        check(!::scope.isInitialized) { "the socket is already connected; create a new one" }
-        scope = CoroutineScope(base.coroutineContext + serial + CoroutineName("tether-phoenix") + onSerialThread.asContextElement(true))
+        check(!::scopeField.isInitialized) { "the socket is already connected; create a new one" }
+        scopeField = CoroutineScope(base.coroutineContext + serial + CoroutineName("tether-phoenix") + onSerialThread.asContextElement(true))
         val cfg = config
         val client = webSocketClient(cfg.endpoint + "/websocket") {
             pingInterval = Duration.ZERO // the Phoenix heartbeat is the keepalive (the user's tether { } may add pings)
@@ -178,6 +183,7 @@ public class PhoenixSocket internal constructor(
      * [SWEEP] while there are any (and sleeps otherwise), instead of a timer per push: a timeout fires at most [SWEEP]
      * late. [wakeSweeper] wakes it for a new push.
      */
+    @JvmSynthetic
     internal fun wakeSweeper() {
         if (sweeperIdle) sweep.trySend(Unit)
     }
@@ -202,6 +208,7 @@ public class PhoenixSocket internal constructor(
     }
 
     /** Adds [e] to [events]; a collector that lags gets [PhoenixEvent.EventsDropped] first once it catches up. */
+    @JvmSynthetic
     internal fun emit(e: PhoenixEvent) {
         synchronized(_events) {
             if (eventsDropped > 0) {
@@ -232,6 +239,7 @@ public class PhoenixSocket internal constructor(
     }
 
     /** A non-fatal error: logged, given to `onError` (one at a time), added to [events]. Never throws. */
+    @JvmSynthetic
     internal fun report(e: TetherException, logged: Boolean = false): Unit = synchronized(reportLock) {
         if (!logged) logThrottled(e)
         try {
@@ -243,6 +251,7 @@ public class PhoenixSocket internal constructor(
     }
 
     /** Runs a user callback; a throw is reported as `HandlerFailed(name)` and goes no further. */
+    @JvmSynthetic
     internal inline fun guarded(name: String, block: () -> Unit) {
         try {
             block()
@@ -265,7 +274,7 @@ public class PhoenixSocket internal constructor(
      * call this one (`close(1000)`): `close()` without arguments is the blocking [java.lang.AutoCloseable.close].
      */
     public suspend fun close(code: Int, reason: String = "") {
-        if (!::scope.isInitialized) return
+        if (!::scopeField.isInitialized) return
         if (onSerialThread.get() == true) { // from a callback of this socket: ask, do not wait for ourselves
             closeFromInside(code, reason)
             return
@@ -279,7 +288,7 @@ public class PhoenixSocket internal constructor(
      * the close and returns at once (waiting there would wait for itself).
      */
     override fun close() {
-        if (!::scope.isInitialized) return
+        if (!::scopeField.isInitialized) return
         if (onSerialThread.get() == true) {
             closeFromInside(1000, "")
             return
@@ -297,18 +306,22 @@ public class PhoenixSocket internal constructor(
     }
 
     /** Fails clearly when a channel is used before [connect] / [connectIn]. */
+    @JvmSynthetic
     internal fun requireStarted() {
-        check(::scope.isInitialized) { "connect() the socket before joining or pushing to its channels" }
+        check(::scopeField.isInitialized) { "connect() the socket before joining or pushing to its channels" }
     }
 
+    @JvmSynthetic
     internal fun makeRef(): String = refs.incrementAndGet().toString()
 
+    @JvmSynthetic
     internal fun register(channel: PhoenixChannel) {
         channels.removeAll { it === channel }
         channels.add(channel)
         channelsView = channels.toList()
     }
 
+    @JvmSynthetic
     internal fun unregister(channel: PhoenixChannel) {
         channels.removeAll { it === channel }
         channelsView = channels.toList()
@@ -337,6 +350,7 @@ public class PhoenixSocket internal constructor(
     }
 
     /** phoenix.js `leaveOpenTopic`: a second join of a topic leaves the first channel. */
+    @JvmSynthetic
     internal suspend fun leaveOpenTopic(topic: String, except: PhoenixChannel) {
         channels.filter { it !== except && it.topic == topic && (it.isJoined || it.isJoining) }.forEach {
             log.debug("leaving duplicate topic {}", topic)
@@ -348,6 +362,7 @@ public class PhoenixSocket internal constructor(
      * Queues [m] for the socket, in order, without waiting. Null if the socket is not connected (nothing queued);
      * else a deferred that completes once the frame is written or fails with the reason it could not be.
      */
+    @JvmSynthetic
     internal fun send(m: Message): Deferred<Unit>? {
         if (!connected) return null
         val frame = when (m.payload) {
@@ -438,6 +453,7 @@ public class PhoenixSocket internal constructor(
         }
     }
 
+    @JvmSynthetic
     internal suspend fun <T> onSerial(block: suspend () -> T): T = withContext(serial) { block() }
 
     private fun urlWith(base: String, params: Map<String, String>): String {
@@ -451,6 +467,7 @@ public class PhoenixSocket internal constructor(
 
     public companion object {
         /** How often the socket checks push deadlines while pushes wait: a timeout fires at most this late. */
+        @get:JvmSynthetic
         internal val SWEEP: Duration = kotlin.time.Duration.parse("20ms")
 
         private const val LOG_WINDOW_NANOS = 10_000_000_000L

@@ -11,6 +11,7 @@ import kotlin.time.Duration.Companion.seconds
 public class PhoenixSocketConfig internal constructor(
     /** The endpoint without `/websocket`, e.g. `ws://127.0.0.1:4000/socket`. */
     public val endpoint: String,
+    @get:JvmSynthetic
     internal val params: suspend () -> Map<String, String>,
     /** Time between heartbeats; zero disables them. */
     public val heartbeatInterval: Duration,
@@ -24,8 +25,11 @@ public class PhoenixSocketConfig internal constructor(
     public val rejoinAfter: (Int) -> Duration,
     /** The JSON configuration for payloads. */
     public val json: Json,
+    @get:JvmSynthetic
     internal val tether: WebSocketClientBuilder.() -> Unit,
+    @get:JvmSynthetic
     internal val onDecodeError: (Throwable) -> Unit,
+    @get:JvmSynthetic
     internal val onError: (dev.tether.TetherException) -> Unit,
     /** Messages a channel holds for slow `messages` collectors before its overflow policy applies. */
     public val messageBuffer: Int,
@@ -146,6 +150,7 @@ public class PhoenixSocketBuilder internal constructor(private val endpoint: Str
         messageOverflow = overflow
     }
 
+    @JvmSynthetic
     internal fun build(): PhoenixSocketConfig {
         require(endpoint.startsWith("ws://") || endpoint.startsWith("wss://")) {
             "endpoint must start with ws:// or wss://, was ${endpoint.substringBefore(':', "no scheme").take(16)}"

@@ -45,6 +45,7 @@ public class Presence internal constructor(private val channel: PhoenixChannel) 
         onSync = callback
     }
 
+    @JvmSynthetic
     internal fun handle(m: Message) {
         val payload = m.json as? JsonObject ?: return
         when (m.event) {

@@ -20,18 +20,20 @@ public class Push internal constructor(
     /** How long the reply may take. */
     public val timeout: Duration,
     /** An ordinary push (not a join or leave): its reply may be completed on the socket reader. */
+    @get:JvmSynthetic
     internal val plain: Boolean = false,
     private val onDone: (Push, Reply) -> Unit = { _, _ -> },
 ) {
     private val result = CompletableDeferred<Reply>()
 
     /** When [timeout] runs out ([System.nanoTime]); the socket's sweeper completes the push with a timeout then. */
+    @get:JvmSynthetic
     internal val deadline: Long = System.nanoTime() + timeout.inWholeNanoseconds
 
     /** The message reference, once sent. */
     @Volatile
     public var ref: String? = null
-        internal set
+        @JvmSynthetic internal set
 
     /** True once a reply (or the timeout) arrived. */
     public val isDone: Boolean get() = done.get()
@@ -62,11 +64,13 @@ public class Push internal constructor(
             else -> throw PhoenixReplyException(r)
         }
 
+    @JvmSynthetic
     internal fun startTimer() {
         channel.socket.wakeSweeper()
     }
 
     /** Completes with the reason the push could not be sent or written. */
+    @JvmSynthetic
     internal fun failed(cause: dev.tether.TetherException) {
         complete(Reply.Failed(cause))
     }
@@ -78,6 +82,7 @@ public class Push internal constructor(
     private var outcome: Reply? = null
 
     /** The channel's handler runs first, so its state is settled before anyone sees the reply. */
+    @JvmSynthetic
     internal fun complete(reply: Reply) {
         if (done.compareAndSet(false, true)) {
             outcome = reply
@@ -90,12 +95,14 @@ public class Push internal constructor(
     }
 
     /** Forgets the push without a reply (a join from a connection that is gone): it is never completed. */
+    @JvmSynthetic
     internal fun abandon() {
         abandoned = true
     }
 
     /** Set by [abandon]: the sweeper drops it without a timeout. */
     @Volatile
+    @get:JvmSynthetic @set:JvmSynthetic
     internal var abandoned: Boolean = false
 
     override fun toString(): String = "Push(${channel.topic} $event ref=$ref)"

@@ -1,6 +1,9 @@
 package dev.tether.phoenix
 
-/** The answer to a join, a leave or a push. Immutable. */
+/** The answer to a join, a leave or a push. Immutable.
+ *
+ * Closed: no new subtypes will be added, so a `when` over replies may be exhaustive.
+ */
 public sealed class Reply {
     /** The server answered `{:ok, response}`. */
     public class Ok(public val response: Payload) : Reply() {
@@ -31,6 +34,7 @@ public sealed class Reply {
     }
 
     internal companion object {
+        @JvmSynthetic
         fun of(status: String, response: Payload): Reply = if (status == "ok") Ok(response) else Error(response)
     }
 }

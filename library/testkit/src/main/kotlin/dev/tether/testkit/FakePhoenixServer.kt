@@ -38,7 +38,7 @@ public class FakePhoenixServer : AutoCloseable {
     }
 
     /** How to answer a join or a push. */
-    public class Answer private constructor(internal val status: String?, internal val response: String) {
+    public class Answer private constructor(@get:JvmSynthetic internal val status: String?, @get:JvmSynthetic internal val response: String) {
         public companion object {
             /** Reply `ok` with [responseJson]. */
             @JvmStatic

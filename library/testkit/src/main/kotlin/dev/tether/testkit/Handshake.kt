@@ -17,7 +17,7 @@ public class HandshakeRequest(
     public val subprotocols: List<String>,
 ) {
     public var tlsServerName: String? = null
-        internal set
+        @JvmSynthetic internal set
 
     /** The first value of header [name] (case-insensitive), or null. */
     public fun header(name: String): String? = headers[name.lowercase()]?.firstOrNull()
@@ -61,6 +61,7 @@ public class HandshakeResponse private constructor(
     }
 
     /** The `101` head for a request with [acceptKey] as its expected `Sec-WebSocket-Accept`, then the trailing bytes. */
+    @JvmSynthetic
     internal fun acceptBytes(acceptKey: String): ByteArray {
         val h = LinkedHashMap<String, String?>()
         h["Upgrade"] = "websocket"

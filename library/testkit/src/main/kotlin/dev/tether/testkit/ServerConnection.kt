@@ -54,6 +54,7 @@ public class ServerConnection internal constructor(
     /** True once the socket is closed. */
     public val isClosed: Boolean get() = closed.count == 0L
 
+    @get:JvmSynthetic
     internal val readerThread: Thread = Thread({ readLoop() }, "testkit-conn-$id-reader").apply { isDaemon = true }
 
     private fun readLoop() {
@@ -225,6 +226,7 @@ public class ServerConnection internal constructor(
     /** Waits up to [timeout] for the socket to close; true if it did. */
     public fun awaitClosed(timeout: Duration): Boolean = closed.await(timeout.toMillis(), TimeUnit.MILLISECONDS)
 
+    @JvmSynthetic
     internal fun open(response: ByteArray, register: () -> Unit) {
         synchronized(output) {
             register()
@@ -233,6 +235,7 @@ public class ServerConnection internal constructor(
         }
     }
 
+    @JvmSynthetic
     internal fun write(bytes: ByteArray) {
         synchronized(output) {
             output.write(bytes)
@@ -240,6 +243,7 @@ public class ServerConnection internal constructor(
         }
     }
 
+    @JvmSynthetic
     internal fun shutdown() {
         try {
             socket.close()

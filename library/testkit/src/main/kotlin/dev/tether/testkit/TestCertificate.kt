@@ -50,6 +50,7 @@ public class TestCertificate private constructor(
             .apply { init(keyStore, PASSWORD.toCharArray()) }.keyManagers
 
     /** Wraps an accepted socket in server-side TLS and runs the handshake; requires [client]'s certificate if set. */
+    @JvmSynthetic
     internal fun wrapServerSide(tcp: Socket, client: TestCertificate?): Socket {
         val context = if (client == null) {
             serverContext

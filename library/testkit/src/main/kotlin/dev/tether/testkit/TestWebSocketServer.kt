@@ -1,5 +1,6 @@
 package dev.tether.testkit
 
+import dev.tether.testkit.internal.DaemonThreads
 import java.io.BufferedInputStream
 import java.io.IOException
 import java.net.ServerSocket

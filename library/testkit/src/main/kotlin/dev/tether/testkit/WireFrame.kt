@@ -89,6 +89,7 @@ public class WireFrame(
             byteArrayOf((code shr 8).toByte(), code.toByte()) + reason
 
         /** Reads one frame (masked or not) from [input]; throws [EOFException] at the end of the stream. */
+        @JvmSynthetic
         internal fun read(input: InputStream, maxPayload: Long = 64L shl 20): WireFrame {
             val b0 = input.read()
             if (b0 < 0) throw EOFException()

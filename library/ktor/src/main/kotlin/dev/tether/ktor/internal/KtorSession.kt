@@ -1,4 +1,4 @@
-package dev.tether.ktor
+package dev.tether.ktor.internal
 
 import dev.tether.Handshake
 import dev.tether.TetherException
