@@ -33,9 +33,10 @@ class LifecycleTest : FunSpec({
             TestWebSocketServer.withScript(firstThen { it.close(code, "bye $code") }).use { server ->
                 quickClient(server.url()).connect().use { conn ->
                     val r = conn.awaitState<ConnectionState.Reconnecting>()
-                    r.disconnect!!.code shouldBe code
-                    r.disconnect!!.reason shouldBe "bye $code"
-                    r.disconnect!!.byServer shouldBe true
+                    val d = r.disconnect!!
+                    d.code shouldBe code
+                    d.reason shouldBe "bye $code"
+                    d.byServer shouldBe true
                     r.cause shouldBe null
                     val again = conn.awaitState<ConnectionState.Connected> { it.attempt == 1 }
                     again.attempt shouldBe 1

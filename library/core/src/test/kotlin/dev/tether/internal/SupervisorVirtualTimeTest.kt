@@ -1,3 +1,5 @@
+@file:OptIn(kotlinx.coroutines.ExperimentalCoroutinesApi::class)
+
 package dev.tether.internal
 
 import dev.tether.ConnectionState
@@ -246,7 +248,7 @@ class SupervisorVirtualTimeTest : FunSpec({
                     kotlinx.coroutines.delay(5_000)
                 }
             }
-            val drain = launch { for (f in conn.incoming) Unit }
+            val drain = launch { for (f in conn.incoming) f.hashCode() } // reads and discards
             advanceTimeBy(5 * 60_000L)
             runCurrent()
             conn.state.value.shouldBeInstanceOf<ConnectionState.Connected>()

@@ -30,7 +30,7 @@ class SerializerTest : FunSpec({
     test("a JSON reply carries its status and response") {
         val inbound = Serializer.decodeText("""["1","5","t","phx_reply",{"status":"error","response":{"reason":"no"}}]""", json)
         inbound.reply!!.first shouldBe "error"
-        inbound.reply!!.second shouldBe Payload.Json(JsonObject(mapOf("reason" to JsonPrimitive("no"))))
+        inbound.reply.second shouldBe Payload.Json(JsonObject(mapOf("reason" to JsonPrimitive("no"))))
     }
 
     test("binary push from the client: kind 0 and four lengths, as phoenix.js encodes it") {
@@ -49,7 +49,7 @@ class SerializerTest : FunSpec({
         reply.message.ref shouldBe "10"
         reply.message.event shouldBe Events.REPLY
         reply.reply!!.first shouldBe "ok"
-        reply.reply!!.second shouldBe Payload.Binary(byteArrayOf(5, 6))
+        reply.reply.second shouldBe Payload.Binary(byteArrayOf(5, 6))
 
         val broadcast = Serializer.decodeBinary(byteArrayOf(2, 1, 2) + "tev".toByteArray() + byteArrayOf(3))
         broadcast.message.joinRef shouldBe null
