@@ -32,7 +32,7 @@ public sealed class TetherException(message: String, cause: Throwable? = null) :
     }
 
     /** The connection could not be opened at all. [url] has credentials redacted. */
-    public class ConnectFailed(
+    public class ConnectFailed @dev.tether.engine.TetherEngineApi constructor(
         public val url: String,
         public val kind: ConnectFailure,
         cause: Throwable? = null,
@@ -47,7 +47,7 @@ public sealed class TetherException(message: String, cause: Throwable? = null) :
      * @property bodySnippet the first bytes of the response body, decoded as UTF-8 (at most 1 KiB).
      * @property retryAfter the server's `Retry-After`, if it sent one.
      */
-    public class HandshakeFailed(
+    public class HandshakeFailed @dev.tether.engine.TetherEngineApi constructor(
         public val url: String,
         public val status: Int,
         public val headers: Map<String, List<String>>,
@@ -64,50 +64,50 @@ public sealed class TetherException(message: String, cause: Throwable? = null) :
      * [byPeer] says who ended it: true when the server or the network did (EOF, reset), false when Tether did
      * (an I/O failure on this side, an abort).
      */
-    public class ConnectionLost(detail: String, cause: Throwable? = null, public val byPeer: Boolean = true) :
+    public class ConnectionLost @dev.tether.engine.TetherEngineApi constructor(detail: String, cause: Throwable? = null, public val byPeer: Boolean = true) :
         TetherException("connection lost (${if (byPeer) "by the peer" else "by Tether"}): $detail", cause)
 
     /**
      * The server broke RFC 6455. Tether failed the connection and sent [closeCode] (1002, or 1007 for invalid
      * UTF-8) to the server.
      */
-    public class ProtocolViolation(public val closeCode: Int, detail: String) :
+    public class ProtocolViolation @dev.tether.engine.TetherEngineApi constructor(public val closeCode: Int, detail: String) :
         TetherException("protocol violation ($closeCode): $detail")
 
     /** No pong arrived within [pongTimeout] of a ping: the link is dead. */
-    public class DeadLink(public val pongTimeout: Duration) :
+    public class DeadLink @dev.tether.engine.TetherEngineApi constructor(public val pongTimeout: Duration) :
         TetherException("no pong within $pongTimeout: the link is dead") {
         /** [pongTimeout] in milliseconds, for Java callers. */
         public val pongTimeoutMillis: Long get() = pongTimeout.inWholeMilliseconds
     }
 
     /** The user hook named [hook] threw [cause]. The connection is not harmed by it; `onError` decides. */
-    public class HandlerFailed(public val hook: String, cause: Throwable) :
+    public class HandlerFailed @dev.tether.engine.TetherEngineApi constructor(public val hook: String, cause: Throwable) :
         TetherException("hook $hook failed: $cause", cause)
 
     /** A payload could not be decoded into the type you asked for (used by codecs such as the Phoenix client). */
-    public class DecodeFailed(detail: String, cause: Throwable? = null) :
+    public class DecodeFailed @dev.tether.engine.TetherEngineApi constructor(detail: String, cause: Throwable? = null) :
         TetherException("decode failed: $detail", cause)
 
     /** A value could not be encoded into a frame. */
-    public class EncodeFailed(detail: String, cause: Throwable? = null) :
+    public class EncodeFailed @dev.tether.engine.TetherEngineApi constructor(detail: String, cause: Throwable? = null) :
         TetherException("encode failed: $detail", cause)
 
     /**
      * A frame or reassembled message of [size] bytes exceeded [limit]. Tether closed the connection with 1009.
      * [size] is -1 when only the frame header was seen.
      */
-    public class FrameTooLarge(public val size: Long, public val limit: Long) :
+    public class FrameTooLarge @dev.tether.engine.TetherEngineApi constructor(public val size: Long, public val limit: Long) :
         TetherException("message of $size bytes exceeds the limit of $limit bytes")
 
     /**
      * A frame was not sent. [reason] says why; the frame itself is in [frame].
      */
-    public class SendFailed(public val frame: Frame, public val reason: SendFailure, detail: String = reason.name) :
+    public class SendFailed @dev.tether.engine.TetherEngineApi constructor(public val frame: Frame, public val reason: SendFailure, detail: String = reason.name) :
         TetherException("send of $frame failed: $detail")
 
     /** A received message was dropped because the incoming buffer was full and its policy drops. */
-    public class MessageDropped(public val frame: Frame) :
+    public class MessageDropped @dev.tether.engine.TetherEngineApi constructor(public val frame: Frame) :
         TetherException("incoming buffer full: dropped $frame")
 
     /**
@@ -115,11 +115,11 @@ public sealed class TetherException(message: String, cause: Throwable? = null) :
      * so the connection stopped retrying and went `Down`; `reconnect()` (or `resume()`, or the gate opening) tries
      * again. [lastCause] is the last failure.
      */
-    public class CircuitOpen(public val failures: Int, public val within: Duration, public val lastCause: TetherException?) :
+    public class CircuitOpen @dev.tether.engine.TetherEngineApi constructor(public val failures: Int, public val within: Duration, public val lastCause: TetherException?) :
         TetherException("$failures connect attempts failed within $within: not retrying until reconnect()", lastCause)
 
     /** The reconnect policy gave up after [attempts] attempts; [lastCause] is the last failure. */
-    public class ReconnectExhausted(public val attempts: Int, public val lastCause: TetherException?) :
+    public class ReconnectExhausted @dev.tether.engine.TetherEngineApi constructor(public val attempts: Int, public val lastCause: TetherException?) :
         TetherException("gave up after $attempts reconnect attempts", lastCause)
 
     /** Why a frame was not sent. */
