@@ -185,6 +185,18 @@ public class TetherClient private constructor(
         public fun logInfo(enabled: Boolean): Builder = step { logInfo = enabled }
 
         /**
+         * Trace every frame at DEBUG on the `dev.tether.Frames` logger (default false): direction, opcode, size, the
+         * first 64 characters of text, and the upgrade's headers with credentials hidden.
+         */
+        public fun traceFrames(enabled: Boolean): Builder = step { traceFrames = enabled }
+
+        /** With [traceFrames], also show the first 16 bytes of binary, ping and pong payloads (default false). */
+        public fun traceBinaryPayloads(enabled: Boolean): Builder = step { traceBinaryPayloads = enabled }
+
+        /** Header names whose values are never logged (credentials headers always are hidden). */
+        public fun sensitiveHeaders(vararg names: String): Builder = step { sensitiveHeaders(*names) }
+
+        /**
          * TLS for `wss://` with your own context (private trust store, client certificate). Default: the JDK's default
          * context. Certificates and host names are always verified.
          */

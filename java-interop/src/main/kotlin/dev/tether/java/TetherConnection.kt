@@ -113,6 +113,9 @@ public class TetherConnection internal constructor(private val client: TetherCli
         return this
     }
 
+    /** The connection's id (e.g. `c7-3fa2`), kept across reconnects; every log line of the connection starts with it. */
+    public fun id(): String = core.id
+
     /** The current state. */
     public fun status(): ConnectionStatus = coreRef?.state?.value?.let { ConnectionStatus.of(it) } ?: ConnectionStatus.notStarted()
 

@@ -25,6 +25,12 @@ import kotlin.time.Duration
  */
 @SubclassOptInRequired(TetherImplementationOnly::class)
 public interface Connection : AutoCloseable {
+    /**
+     * A short id, unique in this process and kept across reconnects (e.g. `c7-3fa2`): every log line of this
+     * connection starts with it, so you can find them, and you can put it in your own.
+     */
+    public val id: String
+
     /** The current state; a hot [StateFlow] that replays the latest value to each collector. */
     public val state: StateFlow<ConnectionState>
 

@@ -166,6 +166,27 @@ public class WebSocketClientBuilder internal constructor(private val url: String
     /** Log lifecycle events at INFO (default true). */
     public var logInfo: Boolean = true
 
+    /**
+     * Trace every frame, both ways, at DEBUG on the `dev.tether.Frames` logger (default false): direction, opcode,
+     * size, the first 64 characters of text and close reasons, and the upgrade's headers (credentials hidden).
+     * Text payloads are yours: switch this on only where logging them is acceptable.
+     */
+    public var traceFrames: Boolean = false
+
+    /** With [traceFrames], also show the first 16 bytes of binary, ping and pong payloads in hex (default false). */
+    public var traceBinaryPayloads: Boolean = false
+
+    private val sensitive = LinkedHashSet<String>()
+
+    /**
+     * Marks request or response headers whose values must never be logged, at any level (`Authorization`,
+     * `Proxy-Authorization`, `Cookie` and `Set-Cookie` always are hidden).
+     */
+    public fun sensitiveHeaders(vararg names: String) {
+        names.forEach { require(UrlCheck.isToken(it)) { "sensitiveHeaders: \"$it\" is not a valid header name" } }
+        names.mapTo(sensitive) { it.lowercase() }
+    }
+
 
     private var incoming = BufferConfig(DEFAULT_CAPACITY, OverflowPolicy.SUSPEND)
     private var outgoing = BufferConfig(DEFAULT_CAPACITY, OverflowPolicy.SUSPEND)
@@ -338,6 +359,9 @@ public class WebSocketClientBuilder internal constructor(private val url: String
             engineFactory = engineFactory,
             hookDispatcher = hookDispatcher,
             inboundTap = inboundTap,
+            traceFrames = traceFrames,
+            traceBinaryPayloads = traceBinaryPayloads,
+            sensitiveHeaders = sensitive.toSet(),
             hooks = Hooks(onConnect, onText, onBinary, onPing, onPong, onError, onDisconnect, onTerminate),
         )
     }

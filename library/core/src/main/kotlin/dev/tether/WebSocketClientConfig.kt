@@ -63,6 +63,12 @@ public class WebSocketClientConfig internal constructor(
     public val hookDispatcher: kotlinx.coroutines.CoroutineDispatcher?,
     @get:JvmSynthetic
     internal val inboundTap: ((Frame) -> Boolean)?,
+    /** Whether every frame is traced at DEBUG (`dev.tether.Frames`). */
+    public val traceFrames: Boolean,
+    /** Whether the frame trace shows binary payloads. */
+    public val traceBinaryPayloads: Boolean,
+    /** Header names (lower case) whose values are never logged, besides the credentials headers. */
+    public val sensitiveHeaders: Set<String>,
     /** The hooks. */
     public val hooks: Hooks,
 ) {

@@ -127,7 +127,10 @@ internal class RealConnection private constructor(
     /** This connection's [dev.tether.Jitter.SPREAD] factor for the current streak of attempts (drawn at attempt 1). */
     private var streakSpread = 1.0
 
-    private val log = TetherLog(config.logErrors, config.logInfo, Redaction.url(config.url))
+    override val id: String = ConnectionIds.next()
+    private val log = TetherLog(config.logErrors, config.logInfo, id, Redaction.url(config.url))
+    private val trace: FrameTrace? =
+        if (config.traceFrames) FrameTrace(id, config.traceBinaryPayloads, config.sensitiveHeaders) else null
     private val _state = MutableStateFlow<ConnectionState>(ConnectionState.Connecting(0))
     override val state: StateFlow<ConnectionState> = _state.asStateFlow()
 
@@ -564,7 +567,14 @@ internal class RealConnection private constructor(
                 } ?: defaults
                 url = request.url
                 log.info("connecting to ${Redaction.url(request.url)} (attempt $attempt)")
-                transport.open(request, scope)
+                trace?.request(request.url, request.headers)
+                val session = transport.open(request, scope)
+                if (trace == null) {
+                    session
+                } else {
+                    trace.response(session.handshake.status, session.handshake.headers)
+                    TracingSession(session, trace)
+                }
             }
         } catch (e: TimeoutCancellationException) {
             throw TetherException.ConnectFailed(Redaction.url(url), TetherException.ConnectFailure.TIMEOUT, e)

@@ -3,17 +3,20 @@ package dev.tether.internal
 import org.slf4j.Logger
 import org.slf4j.LoggerFactory
 
-/** SLF4J logging with the client's error/info toggles. Never given credentials: callers pass redacted text. */
-internal class TetherLog(private val errors: Boolean, private val info: Boolean, name: String) {
+/**
+ * SLF4J logging with the client's error/info toggles; every line starts with `[id url]` (the connection's id and its
+ * redacted URL). Errors go at WARN with their throwable. Never given credentials: callers pass redacted text.
+ */
+internal class TetherLog(private val errors: Boolean, private val info: Boolean, id: String, name: String) {
     private val logger: Logger = LoggerFactory.getLogger("dev.tether.Connection")
-    private val prefix = "[$name] "
+    private val prefix = "[$id $name] "
 
     fun info(message: String) {
         if (info && logger.isInfoEnabled) logger.info(prefix + message)
     }
 
     fun error(message: String, e: Throwable? = null) {
-        if (errors) logger.warn(prefix + message + (e?.let { ": ${it.message}" } ?: ""))
+        if (errors) logger.warn(prefix + message + (e?.let { ": ${it.message}" } ?: ""), e)
     }
 
     private val windows = java.util.concurrent.ConcurrentHashMap<String, Window>()
