@@ -35,6 +35,15 @@ public interface Connection : AutoCloseable {
     public val state: StateFlow<ConnectionState>
 
     /**
+     * Everything that happens to this connection, in order and never conflated (see [ConnectionEvent]): every
+     * transition, connect failure, frame both ways, pong round trip and failed send. A hot flow: a collector sees what
+     * happens while it collects (with no collector, nothing is made). It never blocks the connection: a collector
+     * more than [EVENT_BUFFER] events behind misses the newest ones and gets [ConnectionEvent.EventsDropped] with
+     * their count before the next one it receives. Collect it on a dispatcher of your choice.
+     */
+    public val events: kotlinx.coroutines.flow.SharedFlow<ConnectionEvent>
+
+    /**
      * Whole text and binary messages from the server, across reconnects, in arrival order. Single consumer.
      * Closed (not cancelled) when the client ends, so what was received can still be drained.
      *
@@ -148,4 +157,9 @@ public interface Connection : AutoCloseable {
      * it asks for the close and returns without waiting. From a coroutine, prefer the suspending `close(code)`.
      */
     override fun close()
+
+    public companion object {
+        /** How many [events] a collector may fall behind before it misses some. */
+        public const val EVENT_BUFFER: Int = 1024
+    }
 }

@@ -126,6 +126,7 @@ class SendPolicyTest : FunSpec({
         val captured = java.io.ByteArrayOutputStream()
         val original = System.err
         System.setErr(java.io.PrintStream(captured, true))
+        var id = ""
         try {
             TestWebSocketServer.withScript { c -> (1..200).forEach { c.sendText("m$it") }; c.echo() }.use { server ->
                 val dropped = java.util.concurrent.atomic.AtomicInteger()
@@ -134,6 +135,7 @@ class SendPolicyTest : FunSpec({
                     incomingBuffer(2, OverflowPolicy.DROP_OLDEST)
                     onError { e -> if (e is TetherException.MessageDropped) dropped.incrementAndGet(); Decision.Ignore }
                 }.connect().use { conn ->
+                    id = conn.id
                     conn.awaitConnected()
                     withTimeout(5.seconds) { while (dropped.get() < 198) kotlinx.coroutines.delay(10) }
                 }
@@ -141,7 +143,8 @@ class SendPolicyTest : FunSpec({
         } finally {
             System.setErr(original)
         }
-        val lines = captured.toString().lines().filter { "incoming buffer full" in it }
+        // this connection's lines only: one from an earlier test's connection may land in the same capture
+        val lines = captured.toString().lines().filter { "[$id " in it && "incoming buffer full" in it }
         lines.size shouldBe 1
     }
 

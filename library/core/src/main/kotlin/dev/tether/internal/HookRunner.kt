@@ -28,6 +28,7 @@ internal class HookRunner(
     override val connection: Connection,
     private val outbox: Outbox,
     private val log: TetherLog,
+    private val eventSink: ConnectionEvents,
     /** The supervisor's current epoch (see [Command.Decide]); read when an event is created. */
     private val epoch: () -> Int,
     /** Where decisions about non-fatal errors go: the supervisor's command queue. */
@@ -75,7 +76,7 @@ internal class HookRunner(
     override fun enqueue(frame: Frame): Deferred<Unit> {
         val priority = priority
         if (inConnect && priority != null && frame !is Frame.Close) {
-            val t = Tracked(frame)
+            val t = Tracked(frame, eventSink)
             outbox.inFlight.incrementAndGet()
             if (priority.trySend(t).isFailure) {
                 outbox.inFlight.decrementAndGet()
@@ -134,6 +135,7 @@ internal class HookRunner(
 
     /** Hands a pong to `onPong` if set, like [observePing]. */
     fun observePong(payload: ByteArray, rtt: Duration?) {
+        eventSink.emit { dev.tether.ConnectionEvent.Pong(it, rtt) }
         if (hooks.onPong != null) observe(Event.Pong(payload, rtt, epoch()), config.incomingBuffer.capacity)
     }
 

@@ -50,7 +50,7 @@ internal abstract class Queued {
 }
 
 /** A frame queued by [dev.tether.Connection.send], with the deferred its sender awaits. */
-internal class Tracked(val frame: Frame) : Queued() {
+internal class Tracked(val frame: Frame, private val events: ConnectionEvents? = null) : Queued() {
     val written = CompletableDeferred<Unit>()
 
     /** Set when the sender stopped waiting (cancelled) before the frame was taken: the writer skips it. */
@@ -59,7 +59,9 @@ internal class Tracked(val frame: Frame) : Queued() {
         get() = field || written.isCancelled
 
     fun fail(reason: SendFailure, detail: String = reason.name) {
-        written.completeExceptionally(TetherException.SendFailed(frame, reason, detail))
+        if (written.completeExceptionally(TetherException.SendFailed(frame, reason, detail))) {
+            events?.emit { dev.tether.ConnectionEvent.SendFailed(it, reason) }
+        }
     }
 }
 

@@ -3,6 +3,7 @@ package dev.tether.internal
 import dev.tether.CloseCodes
 import dev.tether.ConnectContext
 import dev.tether.ConnectRequest
+import dev.tether.ConnectionEvent
 import dev.tether.Connection
 import dev.tether.ConnectionState
 import dev.tether.Decision
@@ -129,10 +130,21 @@ internal class RealConnection private constructor(
 
     override val id: String = ConnectionIds.next()
     private val log = TetherLog(config.logErrors, config.logInfo, id, Redaction.url(config.url))
+    private val eventSink = ConnectionEvents(id, dev.tether.Connection.EVENT_BUFFER)
+    override val events: kotlinx.coroutines.flow.SharedFlow<dev.tether.ConnectionEvent> get() = eventSink.events
     private val trace: FrameTrace? =
         if (config.traceFrames) FrameTrace(id, config.traceBinaryPayloads, config.sensitiveHeaders) else null
     private val _state = MutableStateFlow<ConnectionState>(ConnectionState.Connecting(0))
     override val state: StateFlow<ConnectionState> = _state.asStateFlow()
+
+    /**
+     * Every transition: the event stream (never conflated) first, then the state flow (conflated), so that whoever
+     * starts collecting events after seeing a state never gets that state's event late.
+     */
+    private fun setState(s: ConnectionState) {
+        eventSink.state(s)
+        _state.value = s
+    }
 
     @Volatile
     private var terminated = false
@@ -162,7 +174,7 @@ internal class RealConnection private constructor(
         onUserClose = { code, reason -> requestClose(code, reason) },
         startOverflow = { overflowJob = connectionScope.launch(CoroutineName("tether-overflow")) { outbox.runOverflow() } },
     )
-    private val hooks = HookRunner(config, this, outbox, log, epoch = { epoch }, decided = { commands.trySend(it) })
+    private val hooks = HookRunner(config, this, outbox, log, eventSink, epoch = { epoch }, decided = { commands.trySend(it) })
 
     private val incomingChannel: Channel<Frame> = Channel<Frame>(
         capacity = config.incomingBuffer.capacity,
@@ -244,14 +256,14 @@ internal class RealConnection private constructor(
             close(frame.code, frame.reason)
             return
         }
-        if (terminated) throw TetherException.SendFailed(frame, SendFailure.CLOSED)
+        if (terminated) refuse(frame, SendFailure.CLOSED)
         if (config.offlinePolicy == OfflinePolicy.REJECT && _state.value !is ConnectionState.Connected) {
-            throw TetherException.SendFailed(frame, SendFailure.NOT_CONNECTED)
+            refuse(frame, SendFailure.NOT_CONNECTED)
         }
         require(timeToLive == null || timeToLive.isPositive()) { "timeToLive must be positive or null, was $timeToLive" }
         if (trackActivity) activity()
         live?.let { if (it.tryWriteNow(frame)) return }
-        val tracked = Tracked(frame)
+        val tracked = Tracked(frame, eventSink)
         if (timeToLive != null) expiry.add(tracked, timeToLive)
         try {
             outbox.enqueue(tracked)
@@ -260,6 +272,12 @@ internal class RealConnection private constructor(
             tracked.cancelled = true // not written yet: the writer will skip it
             throw e
         }
+    }
+
+    /** A send refused before it was queued: told to the event stream, thrown to the sender. */
+    private fun refuse(frame: Frame, reason: SendFailure): Nothing {
+        eventSink.emit { ConnectionEvent.SendFailed(it, reason) }
+        throw TetherException.SendFailed(frame, reason)
     }
 
     override fun enqueue(frame: Frame): Deferred<Unit> = enqueue(frame, config.outboxTimeToLive)
@@ -271,7 +289,7 @@ internal class RealConnection private constructor(
             requestClose(frame.code, frame.reason)
             return CompletableDeferred(Unit)
         }
-        val tracked = Tracked(frame)
+        val tracked = Tracked(frame, eventSink)
         if (trackActivity) activity()
         when {
             terminated -> tracked.fail(SendFailure.CLOSED)
@@ -383,7 +401,7 @@ internal class RealConnection private constructor(
         outbox.failOverflow()
         while (true) outbox.dropped(hooks.priority?.tryReceive()?.getOrNull() ?: break, SendFailure.CLOSED)
         incomingChannel.close()
-        _state.value = end
+        setState(end)
         decided.complete(end)
         log.info("closed: ${end.code} ${end.reason}".trim())
         hooks.events.close()
@@ -426,29 +444,33 @@ internal class RealConnection private constructor(
                 attempt = 0
             }
             hooks.attempt = attempt
-            _state.value = ConnectionState.Connecting(attempt)
+            setState(ConnectionState.Connecting(attempt))
             val next: Next = when (val outcome = connectRacingCommands(transport, attempt, scope)) {
                 is Outcome.Stopped -> Next.Stop(outcome.closed)
                 is Outcome.Held -> Next.Go(attempt)
                 is Outcome.Down -> stayDown(outcome.cause, null)
-                is Outcome.Failed -> if (circuitOpens()) {
-                    log.error("circuit breaker open: ${recentFailures.size} failed attempts within ${config.reconnect.circuitWindow}", outcome.error)
-                    val open = TetherException.CircuitOpen(recentFailures.size, config.reconnect.circuitWindow, outcome.error)
-                    recentFailures.clear()
-                    stayDown(open, null)
-                } else {
-                    log.error("connect attempt $attempt failed", outcome.error)
-                    val refusal = outcome.error as? TetherException.HandshakeFailed
-                    val retryAfter = refusal?.retryAfter
-                    if (retryAfter != null && (refusal.status == 503 || refusal.status == 429)) {
-                        fleet.holdOff(timeSource.markNow(), retryAfter) // for every connection of this client
+                is Outcome.Failed -> {
+                    eventSink.emit { ConnectionEvent.ConnectFailed(it, attempt, outcome.error) }
+                    if (circuitOpens()) {
+                        log.error("circuit breaker open: ${recentFailures.size} failed attempts within ${config.reconnect.circuitWindow}", outcome.error)
+                        val open = TetherException.CircuitOpen(recentFailures.size, config.reconnect.circuitWindow, outcome.error)
+                        recentFailures.clear()
+                        stayDown(open, null)
+                    } else {
+                        log.error("connect attempt $attempt failed", outcome.error)
+                        val refusal = outcome.error as? TetherException.HandshakeFailed
+                        val retryAfter = refusal?.retryAfter
+                        if (retryAfter != null && (refusal.status == 503 || refusal.status == 429)) {
+                            fleet.holdOff(timeSource.markNow(), retryAfter) // for every connection of this client
+                        }
+                        decideNext(hooks.askError(outcome.error), attempt, outcome.error, null)
                     }
-                    decideNext(hooks.askError(outcome.error), attempt, outcome.error, null)
                 }
                 is Outcome.Ok -> {
                     val result = runSession(outcome.session, attempt)
                     val d = result.disconnect
                     log.info("disconnected: ${d.code} ${d.reason} after ${d.uptime}")
+                    eventSink.emit { ConnectionEvent.Disconnected(it, d) }
                     if (d.uptime >= config.reconnect.stableAfter) attempt = 0
                     val forced = result.forced
                     when {
@@ -480,7 +502,7 @@ internal class RealConnection private constructor(
             commands = commands,
             epoch = myEpoch,
             closeBudget = ::closeBudget,
-            onClosing = { code, reason -> _state.value = ConnectionState.Closing(code, reason) },
+            onClosing = { code, reason -> setState(ConnectionState.Closing(code, reason)) },
             requestClose = ::requestClose,
             holdReason = ::holdReason,
             lastActivity = { lastActivity },
@@ -493,7 +515,7 @@ internal class RealConnection private constructor(
             log = log,
         )
         live = runner
-        _state.value = ConnectionState.Connected(attempt, session.handshake)
+        setState(ConnectionState.Connected(attempt, session.handshake))
         log.info("connected to ${session.handshake.url}" + (session.handshake.subprotocol?.let { " ($it)" } ?: ""))
         hooks.connected(session.handshake, connectDone)
         return try {
@@ -569,12 +591,8 @@ internal class RealConnection private constructor(
                 log.info("connecting to ${Redaction.url(request.url)} (attempt $attempt)")
                 trace?.request(request.url, request.headers)
                 val session = transport.open(request, scope)
-                if (trace == null) {
-                    session
-                } else {
-                    trace.response(session.handshake.status, session.handshake.headers)
-                    TracingSession(session, trace)
-                }
+                trace?.response(session.handshake.status, session.handshake.headers)
+                ObservedSession(session, trace, eventSink)
             }
         } catch (e: TimeoutCancellationException) {
             throw TetherException.ConnectFailed(Redaction.url(url), TetherException.ConnectFailure.TIMEOUT, e)
@@ -635,7 +653,7 @@ internal class RealConnection private constructor(
      */
     private suspend fun paused(reason: dev.tether.PauseReason): ConnectionState.Closed? {
         var shown = reason
-        _state.value = ConnectionState.Paused(shown)
+        setState(ConnectionState.Paused(shown))
         log.info("paused (${shown.name.lowercase()})")
         while (true) {
             when (val cmd = commands.receive()) {
@@ -646,7 +664,7 @@ internal class RealConnection private constructor(
             val now = holdReason() ?: break
             if (now != shown) {
                 shown = now
-                _state.value = ConnectionState.Paused(now)
+                setState(ConnectionState.Paused(now))
             }
         }
         resetAttempts = true
@@ -655,7 +673,7 @@ internal class RealConnection private constructor(
 
     private suspend fun stayDown(cause: TetherException?, disconnect: Disconnect?): Next {
         reconnectsSeenWhenDown = reconnectCalls.get()
-        _state.value = ConnectionState.Down(cause, disconnect)
+        setState(ConnectionState.Down(cause, disconnect))
         log.info("down: not reconnecting until reconnect() is called")
         val myEpoch = epoch
         while (true) {
@@ -691,7 +709,7 @@ internal class RealConnection private constructor(
             ?: config.reconnect.delayFor(next, streakSpread).coerceAtLeast(Duration.ZERO)
         if (own == Duration.ZERO && decision is Decision.ReconnectAfter && fleet.wait() == Duration.ZERO) return Next.Go(next)
         val delay = maxOf(own, fleet.wait()) // a Retry-After another connection of this client got holds this one too
-        _state.value = ConnectionState.Reconnecting(next, delay, cause, disconnect)
+        setState(ConnectionState.Reconnecting(next, delay, cause, disconnect))
         log.info("reconnecting in $delay (attempt $next)")
         val myEpoch = epoch
         val until = timeSource.markNow() + delay

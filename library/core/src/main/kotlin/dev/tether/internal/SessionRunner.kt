@@ -493,7 +493,10 @@ internal class SessionRunner(
         var seq = 0L
         var missed = 0
         while (true) {
-            delay(config.pingInterval)
+            // a pong that answers someone else's ping (the application's) is told now, not at our next ping
+            withTimeoutOrNull(config.pingInterval) {
+                while (true) hooks.observePong(pongs.receive(), null)
+            }
             // with livenessFromAnyFrame, data that arrived within the interval is proof enough: no ping needed
             if (trackInbound && lastInbound.let { it != null && it.elapsedNow() < config.pingInterval }) {
                 missed = 0
