@@ -116,6 +116,22 @@ public class TetherConnection internal constructor(private val client: TetherCli
     /** The connection's id (e.g. `c7-3fa2`), kept across reconnects; every log line of the connection starts with it. */
     public fun id(): String = core.id
 
+    /**
+     * Calls [listener] with every event of the connection from now on (see `Connection.events`), in order, on the
+     * callback executor. Never blocks the connection: a listener more than `Connection.EVENT_BUFFER` events behind
+     * misses the newest ones and is told how many with an EVENTS_DROPPED event. Close the result to stop; a listener
+     * that throws is reported (HandlerFailed "onEvent") and keeps receiving.
+     */
+    public fun addEventListener(listener: ConnectionEventListener): AutoCloseable {
+        val job = scope.launch(CoroutineName("tether-java-events"), start = kotlinx.coroutines.CoroutineStart.UNDISPATCHED) {
+            core.events.collect { e ->
+                val info = ConnectionEventInfo.of(e)
+                callbacks.call { guarded("onEvent") { listener.onEvent(info) } }
+            }
+        }
+        return AutoCloseable { job.cancel() }
+    }
+
     /** The current state. */
     public fun status(): ConnectionStatus = coreRef?.state?.value?.let { ConnectionStatus.of(it) } ?: ConnectionStatus.notStarted()
 

@@ -67,7 +67,8 @@ class TetherClientTest {
                 .incomingBuffer(16, OverflowPolicy.DROP_OLDEST).outgoingBuffer(8, OverflowPolicy.FAIL)
                 .offlinePolicy(OfflinePolicy.REJECT).backoff(Duration.ofMillis(100), Duration.ofSeconds(5), 2.0).jitter(0.1)
                 .reconnectDelays(n -> Duration.ofMillis(10L * n)).maxAttempts(3).stableAfter(Duration.ofSeconds(2))
-                .reconnect(true).logErrors(true).logInfo(true)
+                .reconnect(true).logErrors(true).logInfo(true).traceFrames(false).traceBinaryPayloads(false)
+                .sensitiveHeaders("X-Api-Key")
                 .tls(javax.net.ssl.SSLContext.getDefault()).tls(defaultTrustManagers(), null)
                 .userAgent("java-test/1").maxFragments(100)
                 .listener(new Listener() { }).callbackExecutor(Runnable::run)
@@ -297,6 +298,34 @@ class TetherClientTest {
         while (!check.getAsBoolean()) {
             if (System.nanoTime() > end) throw new AssertionError("condition not met in 10 s");
             Thread.sleep(10);
+        }
+    }
+
+    @Test
+    void eventsReachAJavaListenerInOrderWithTheConnectionId() throws Exception {
+        try (TestWebSocketServer server = TestWebSocketServer.echo()) {
+            TetherConnection conn = quick(server.url()).build().connect().get(5, TimeUnit.SECONDS);
+            Recorder<ConnectionEventInfo> events = new Recorder<>();
+            try (AutoCloseable listening = conn.addEventListener(events::record)) {
+                conn.sendText("hi").get(5, TimeUnit.SECONDS);
+                conn.receive(Duration.ofSeconds(5));
+                server.getConnections().get(0).close(4000, "bye");
+                events.awaitItem(Duration.ofSeconds(5), e -> e.getKind() == ConnectionEventInfo.Kind.CONNECTED);
+                conn.close(1000, "").get(5, TimeUnit.SECONDS);
+                events.awaitItem(Duration.ofSeconds(5), e -> e.getKind() == ConnectionEventInfo.Kind.CLOSED);
+            }
+            List<ConnectionEventInfo.Kind> kinds = events.getItems().stream().map(ConnectionEventInfo::getKind)
+                    .filter(k -> k != ConnectionEventInfo.Kind.FRAME_IN && k != ConnectionEventInfo.Kind.FRAME_OUT).toList();
+            assertEquals(List.of(ConnectionEventInfo.Kind.DISCONNECTED, ConnectionEventInfo.Kind.RECONNECT_SCHEDULED,
+                    ConnectionEventInfo.Kind.CONNECTING, ConnectionEventInfo.Kind.CONNECTED, ConnectionEventInfo.Kind.CLOSING,
+                    ConnectionEventInfo.Kind.DISCONNECTED, ConnectionEventInfo.Kind.CLOSED), kinds);
+            ConnectionEventInfo first = events.getItems().get(0);
+            assertEquals(ConnectionEventInfo.Kind.FRAME_OUT, first.getKind());
+            assertEquals(dev.tether.FrameKind.TEXT, first.getFrameKind());
+            assertEquals(2, first.getSize());
+            assertTrue(events.getItems().stream().allMatch(e -> e.getConnectionId().equals(conn.id())));
+            assertEquals(4000, events.getItems().stream().filter(e -> e.getKind() == ConnectionEventInfo.Kind.DISCONNECTED)
+                    .findFirst().orElseThrow().getDisconnect().getCode());
         }
     }
 }

@@ -1,0 +1,91 @@
+package dev.tether.java
+
+import dev.tether.ConnectionEvent
+import dev.tether.FrameKind
+import dev.tether.TetherException
+import kotlin.time.toJavaDuration
+
+/**
+ * One event of a connection, for Java (see `dev.tether.ConnectionEvent` for the meaning of each [kind]). Only the
+ * fields of its kind are set; the others are null or 0. Immutable; users only receive these.
+ */
+public class ConnectionEventInfo private constructor(
+    /** What happened. */
+    public val kind: Kind,
+    /** The connection's id. */
+    public val connectionId: String,
+    /** The attempt (CONNECTING, CONNECTED, CONNECT_FAILED, RECONNECT_SCHEDULED), or 0. */
+    public val attempt: Int,
+    /** The delay before the next attempt (RECONNECT_SCHEDULED), or null. */
+    public val delay: java.time.Duration?,
+    /** How the connection ended (DISCONNECTED), or null. */
+    public val disconnect: DisconnectInfo?,
+    /** The close code (CLOSING, CLOSED), or 0. */
+    public val code: Int,
+    /** The close reason (CLOSING, CLOSED) or the pause reason (PAUSED), or null. */
+    public val reason: String?,
+    /** The error (CONNECT_FAILED; the cause of RECONNECT_SCHEDULED, DOWN, CLOSED), or null. */
+    public val error: TetherException?,
+    /** The frame's kind (FRAME_IN, FRAME_OUT), or null. */
+    public val frameKind: FrameKind?,
+    /** The frame's payload size in bytes (FRAME_IN, FRAME_OUT), or 0. */
+    public val size: Int,
+    /** The keepalive round trip (PONG, when it answers Tether's ping), or null. */
+    public val rtt: java.time.Duration?,
+    /** Why a send failed (SEND_FAILED), or null. */
+    public val sendFailure: TetherException.SendFailure?,
+    /** How many events this listener missed (EVENTS_DROPPED), or 0. */
+    public val dropped: Long,
+) {
+    /** The kinds of events. */
+    public enum class Kind {
+        CONNECTING, CONNECTED, CONNECT_FAILED, DISCONNECTED, RECONNECT_SCHEDULED, PAUSED, DOWN, CLOSING, CLOSED,
+        FRAME_IN, FRAME_OUT, PONG, SEND_FAILED, EVENTS_DROPPED,
+    }
+
+    override fun toString(): String = "ConnectionEventInfo($kind" + (if (attempt != 0) " attempt=$attempt" else "") +
+        (frameKind?.let { " $it $size B" } ?: "") + (if (code != 0) " $code" else "") + (error?.let { " $it" } ?: "") + ")"
+
+    internal companion object {
+        @JvmSynthetic
+        fun of(e: ConnectionEvent): ConnectionEventInfo {
+            fun make(
+                kind: Kind,
+                attempt: Int = 0,
+                delay: java.time.Duration? = null,
+                disconnect: DisconnectInfo? = null,
+                code: Int = 0,
+                reason: String? = null,
+                error: TetherException? = null,
+                frameKind: FrameKind? = null,
+                size: Int = 0,
+                rtt: java.time.Duration? = null,
+                sendFailure: TetherException.SendFailure? = null,
+                dropped: Long = 0,
+            ) = ConnectionEventInfo(kind, e.connectionId, attempt, delay, disconnect, code, reason, error, frameKind, size, rtt, sendFailure, dropped)
+            return when (e) {
+                is ConnectionEvent.Connecting -> make(Kind.CONNECTING, attempt = e.attempt)
+                is ConnectionEvent.Connected -> make(Kind.CONNECTED, attempt = e.attempt)
+                is ConnectionEvent.ConnectFailed -> make(Kind.CONNECT_FAILED, attempt = e.attempt, error = e.error)
+                is ConnectionEvent.Disconnected -> make(Kind.DISCONNECTED, disconnect = DisconnectInfo.of(e.disconnect))
+                is ConnectionEvent.ReconnectScheduled ->
+                    make(Kind.RECONNECT_SCHEDULED, attempt = e.attempt, delay = e.delay.toJavaDuration(), error = e.cause)
+                is ConnectionEvent.Paused -> make(Kind.PAUSED, reason = e.reason.name)
+                is ConnectionEvent.Down -> make(Kind.DOWN, error = e.cause)
+                is ConnectionEvent.Closing -> make(Kind.CLOSING, code = e.code, reason = e.reason)
+                is ConnectionEvent.Closed -> make(Kind.CLOSED, code = e.code, reason = e.reason, error = e.cause)
+                is ConnectionEvent.FrameIn -> make(Kind.FRAME_IN, frameKind = e.kind, size = e.size)
+                is ConnectionEvent.FrameOut -> make(Kind.FRAME_OUT, frameKind = e.kind, size = e.size)
+                is ConnectionEvent.Pong -> make(Kind.PONG, rtt = e.rtt?.toJavaDuration())
+                is ConnectionEvent.SendFailed -> make(Kind.SEND_FAILED, sendFailure = e.reason)
+                is ConnectionEvent.EventsDropped -> make(Kind.EVENTS_DROPPED, dropped = e.count)
+            }
+        }
+    }
+}
+
+/** Receives a connection's events (see [TetherConnection.addEventListener]). */
+public fun interface ConnectionEventListener {
+    /** One event; called on the callback executor, one at a time, in order. */
+    public fun onEvent(event: ConnectionEventInfo)
+}
