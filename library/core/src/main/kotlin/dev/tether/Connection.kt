@@ -43,6 +43,9 @@ public interface Connection : AutoCloseable {
      */
     public val events: kotlinx.coroutines.flow.SharedFlow<ConnectionEvent>
 
+    /** Frames queued for this connection and not yet written (the outbox, offline or busy); any thread, a snapshot. */
+    public val outboxDepth: Int
+
     /**
      * Whole text and binary messages from the server, across reconnects, in arrival order. Single consumer.
      * Closed (not cancelled) when the client ends, so what was received can still be drained.

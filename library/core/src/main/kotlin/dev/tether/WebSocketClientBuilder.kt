@@ -178,6 +178,19 @@ public class WebSocketClientBuilder internal constructor(private val url: String
 
     private val sensitive = LinkedHashSet<String>()
 
+    private val watchers = ArrayList<suspend (Connection) -> Unit>()
+
+    /**
+     * Runs [watcher] for every connection of this client, started before the connection's first attempt so that a
+     * watcher collecting [Connection.events] misses nothing (metrics binders such as `tether-micrometer`'s use it).
+     * It runs on `Dispatchers.Default` up to its first suspension in the caller of `connect()`, so subscribe first
+     * thing. When the connection has closed, it gets until `closeTimeout` to finish (a collector of events can stop
+     * at [ConnectionEvent.Closed]), then it is cancelled. A watcher that throws is logged; the connection goes on.
+     */
+    public fun watch(watcher: suspend (Connection) -> Unit) {
+        watchers += watcher
+    }
+
     /**
      * Marks request or response headers whose values must never be logged, at any level (`Authorization`,
      * `Proxy-Authorization`, `Cookie` and `Set-Cookie` always are hidden).
@@ -359,6 +372,7 @@ public class WebSocketClientBuilder internal constructor(private val url: String
             engineFactory = engineFactory,
             hookDispatcher = hookDispatcher,
             inboundTap = inboundTap,
+            watchers = watchers.toList(),
             traceFrames = traceFrames,
             traceBinaryPayloads = traceBinaryPayloads,
             sensitiveHeaders = sensitive.toSet(),

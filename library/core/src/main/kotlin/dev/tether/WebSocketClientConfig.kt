@@ -63,6 +63,8 @@ public class WebSocketClientConfig internal constructor(
     public val hookDispatcher: kotlinx.coroutines.CoroutineDispatcher?,
     @get:JvmSynthetic
     internal val inboundTap: ((Frame) -> Boolean)?,
+    @get:JvmSynthetic
+    internal val watchers: List<suspend (Connection) -> Unit>,
     /** Whether every frame is traced at DEBUG (`dev.tether.Frames`). */
     public val traceFrames: Boolean,
     /** Whether the frame trace shows binary payloads. */

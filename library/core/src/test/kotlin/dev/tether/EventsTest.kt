@@ -113,4 +113,30 @@ class EventsTest : FunSpec({
             }
         }
     }
+
+    test("watch { } sees every event from before the first attempt, and ends after Closed; one that throws harms nothing") {
+        TestWebSocketServer.echo().use { server ->
+            val seen = Collections.synchronizedList(ArrayList<ConnectionEvent>())
+            val finished = CompletableDeferred<Unit>()
+            val conn = quickClient(server.url()) {
+                logErrors = false
+                watch { c -> error("a broken watcher") }
+                watch { c ->
+                    c.events.collect { e ->
+                        seen += e
+                        if (e is ConnectionEvent.Closed) throw kotlinx.coroutines.CancellationException("done")
+                    }
+                }
+                watch { c -> try { c.events.collect { } } finally { finished.complete(Unit) } } // never ends by itself
+            }.connect()
+            withTimeout(10.seconds) {
+                conn.awaitConnected()
+                conn.close(1000)
+                finished.await() // cancelled once the connection had closed
+            }
+            seen.map { it.javaClass.simpleName }.take(2) shouldBe listOf("Connecting", "Connected")
+            (seen.first() as ConnectionEvent.Connecting).attempt shouldBe 0
+            seen.last().shouldBeInstanceOf<ConnectionEvent.Closed>()
+        }
+    }
 })

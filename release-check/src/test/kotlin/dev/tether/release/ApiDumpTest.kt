@@ -21,6 +21,7 @@ class ApiDumpTest : FunSpec({
         "library/phoenix" to "tether-phoenix",
         "java-interop" to "tether-java",
         "library/testkit" to "tether-testkit",
+        "library/micrometer" to "tether-micrometer",
     )
 
     for ((dir, artifact) in modules) {

@@ -18,6 +18,7 @@ private val PUBLISHED = listOf(
     Published("library/phoenix", "tether-phoenix", "dev.tether.phoenix"),
     Published("java-interop", "tether-java", "dev.tether.java"),
     Published("library/testkit", "tether-testkit", "dev.tether.testkit"),
+    Published("library/micrometer", "tether-micrometer", "dev.tether.micrometer"),
 )
 
 private val root = File(System.getProperty("tether.root") ?: "..").canonicalFile

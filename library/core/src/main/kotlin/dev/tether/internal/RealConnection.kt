@@ -132,6 +132,7 @@ internal class RealConnection private constructor(
     private val log = TetherLog(config.logErrors, config.logInfo, id, Redaction.url(config.url))
     private val eventSink = ConnectionEvents(id, dev.tether.Connection.EVENT_BUFFER)
     override val events: kotlinx.coroutines.flow.SharedFlow<dev.tether.ConnectionEvent> get() = eventSink.events
+    override val outboxDepth: Int get() = outbox.inFlight.get()
     private val trace: FrameTrace? =
         if (config.traceFrames) FrameTrace(id, config.traceBinaryPayloads, config.sensitiveHeaders) else null
     private val _state = MutableStateFlow<ConnectionState>(ConnectionState.Connecting(0))
@@ -391,6 +392,34 @@ internal class RealConnection private constructor(
         }
     }
 
+    /** The `watch { }` coroutines, under their own job (a child of the caller's scope's job, if it has one). */
+    private var watchJob: Job? = null
+
+    private fun startWatchers(scope: CoroutineScope) {
+        if (config.watchers.isEmpty()) return
+        val job = kotlinx.coroutines.SupervisorJob(scope.coroutineContext[Job])
+        watchJob = job
+        val watchScope = CoroutineScope(job + kotlinx.coroutines.Dispatchers.Default + CoroutineName("tether-watcher"))
+        for (watcher in config.watchers) {
+            watchScope.launch(start = CoroutineStart.UNDISPATCHED) {
+                try {
+                    watcher(this@RealConnection)
+                } catch (e: CancellationException) {
+                    throw e
+                } catch (e: Exception) {
+                    log.error("a watcher threw", e)
+                }
+            }
+        }
+    }
+
+    /** After Closed: the watchers get until the close deadline to finish (they have the Closed event), then end. */
+    private suspend fun endWatchers() {
+        val job = watchJob ?: return
+        withTimeoutOrNull(closeBudget()) { job.children.forEach { it.join() } }
+        job.cancel()
+    }
+
     private suspend fun finish(end: ConnectionState.Closed, hookJob: Job, hooksScope: CoroutineScope) {
         terminated = true
         epoch++
@@ -404,6 +433,7 @@ internal class RealConnection private constructor(
         setState(end)
         decided.complete(end)
         log.info("closed: ${end.code} ${end.reason}".trim())
+        endWatchers()
         hooks.events.close()
         if (withTimeoutOrNull(closeBudget()) { hookJob.join() } == null) {
             log.error("hooks were still running when the close timeout ran out: cancelled")
@@ -772,6 +802,7 @@ internal class RealConnection private constructor(
                 connection.terminal.complete(ConnectionState.Closed(CloseCodes.ABNORMAL, "cancelled", null))
                 if (ownsScope) scope.cancel()
             }
+            connection.startWatchers(scope)
             connection.job.start()
             return connection
         }
