@@ -157,6 +157,43 @@ public class TetherConnection internal constructor(private val client: TetherCli
     }
 
     /**
+     * Sends [value] encoded by [codec] (your Jackson or Gson mapper behind `dev.tether.MessageCodec`), like
+     * [send]. The future fails with `TetherException.EncodeFailed` if the codec throws (nothing is sent).
+     */
+    @OptIn(dev.tether.engine.TetherEngineApi::class)
+    public fun <T> send(value: T, codec: dev.tether.MessageCodec<T>): CompletableFuture<Void?> {
+        val frame = try {
+            codec.encode(value)
+        } catch (e: Exception) {
+            return CompletableFuture.failedFuture(TetherException.EncodeFailed("the codec refused the value: ${e.message}", e))
+        }
+        return send(frame)
+    }
+
+    /**
+     * Waits up to [timeout] for the next message that [codec] decodes; one that does not is reported to the
+     * listener's `onError` as `TetherException.DecodeFailed` with the raw frame, and skipped. Empty on a time-out.
+     * @throws ConnectionClosedException once the connection has closed and every message was taken.
+     */
+    @OptIn(dev.tether.engine.TetherEngineApi::class)
+    public fun <T : Any> receive(codec: dev.tether.MessageCodec<T>, timeout: Duration): Optional<T> {
+        val deadline = System.nanoTime() + timeout.toNanos()
+        while (true) {
+            val left = deadline - System.nanoTime()
+            val next: Optional<Frame> = receive(Duration.ofNanos(maxOf(0L, left)))
+            if (!next.isPresent) return Optional.empty()
+            val frame = next.get()
+            try {
+                return Optional.of(codec.decode(frame))
+            } catch (e: Exception) {
+                val error = TetherException.DecodeFailed("$frame did not decode: ${e.message}", e, frame)
+                log.warn("[{}] {}", core.id, error.message)
+                callbacks.post { guarded("onError") { listener.onError(this, error) } }
+            }
+        }
+    }
+
+    /**
      * Sends [frame] with a time to live of its own: if it is still waiting in the outbox (offline, or behind a full
      * buffer) after [timeToLive], the future fails with `SendFailed(EXPIRED)` and the frame is never sent.
      */

@@ -328,4 +328,44 @@ class TetherClientTest {
                     .findFirst().orElseThrow().getDisconnect().getCode());
         }
     }
+
+    /** A Java codec, as a Jackson or Gson user would write one: "x,y" points in text frames. */
+    record Point(int x, int y) { }
+
+    static final dev.tether.MessageCodec<Point> POINTS = new dev.tether.MessageCodec<>() {
+        @Override
+        public Frame encode(Point p) {
+            return new Frame.Text(p.x() + "," + p.y());
+        }
+
+        @Override
+        public Point decode(Frame frame) {
+            String[] parts = ((Frame.Text) frame).getText().split(",");
+            return new Point(Integer.parseInt(parts[0]), Integer.parseInt(parts[1]));
+        }
+    };
+
+    @Test
+    void typedMessagesThroughAJavaCodecWithDecodeFailuresReported() throws Exception {
+        try (TestWebSocketServer server = TestWebSocketServer.withScript(c -> {
+            c.sendText("not a point");
+            c.echo();
+        })) {
+            Recorder<TetherException> errors = new Recorder<>();
+            TetherConnection conn = quick(server.url()).listener(new Listener() {
+                @Override
+                public void onError(TetherConnection connection, TetherException error) {
+                    errors.record(error);
+                }
+            }).build().connect().get(5, TimeUnit.SECONDS);
+            conn.send(new Point(3, 4), POINTS).get(5, TimeUnit.SECONDS);
+            assertEquals(Optional.of(new Point(3, 4)), conn.receive(POINTS, Duration.ofSeconds(5)));
+            TetherException.DecodeFailed failed = (TetherException.DecodeFailed) errors.awaitItem(Duration.ofSeconds(5), e -> true);
+            assertEquals(new Frame.Text("not a point"), failed.getFrame());
+            assertTrue(conn.isOpen());
+            ExecutionException refused = assertThrows(ExecutionException.class, () -> conn.send(null, POINTS).get(5, TimeUnit.SECONDS));
+            assertInstanceOf(TetherException.EncodeFailed.class, refused.getCause());
+            conn.close(1000, "").get(5, TimeUnit.SECONDS);
+        }
+    }
 }

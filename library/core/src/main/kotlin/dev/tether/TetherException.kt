@@ -85,9 +85,15 @@ public sealed class TetherException(message: String, cause: Throwable? = null) :
     public class HandlerFailed @dev.tether.engine.TetherEngineApi constructor(public val hook: String, cause: Throwable) :
         TetherException("hook $hook failed: $cause", cause)
 
-    /** A payload could not be decoded into the type you asked for (used by codecs such as the Phoenix client). */
-    public class DecodeFailed @dev.tether.engine.TetherEngineApi constructor(detail: String, cause: Throwable? = null) :
-        TetherException("decode failed: $detail", cause)
+    /**
+     * A payload could not be decoded into the type you asked for (by a [MessageCodec], or the Phoenix client);
+     * [frame] is the message as it came, when there is one.
+     */
+    public class DecodeFailed @dev.tether.engine.TetherEngineApi constructor(
+        detail: String,
+        cause: Throwable? = null,
+        public val frame: Frame? = null,
+    ) : TetherException("decode failed: $detail", cause)
 
     /** A value could not be encoded into a frame. */
     public class EncodeFailed @dev.tether.engine.TetherEngineApi constructor(detail: String, cause: Throwable? = null) :

@@ -22,6 +22,7 @@ class ApiDumpTest : FunSpec({
         "java-interop" to "tether-java",
         "library/testkit" to "tether-testkit",
         "library/micrometer" to "tether-micrometer",
+        "library/serialization" to "tether-serialization",
     )
 
     for ((dir, artifact) in modules) {

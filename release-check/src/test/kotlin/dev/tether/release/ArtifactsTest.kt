@@ -19,6 +19,7 @@ private val PUBLISHED = listOf(
     Published("java-interop", "tether-java", "dev.tether.java"),
     Published("library/testkit", "tether-testkit", "dev.tether.testkit"),
     Published("library/micrometer", "tether-micrometer", "dev.tether.micrometer"),
+    Published("library/serialization", "tether-serialization", "dev.tether.serialization"),
 )
 
 private val root = File(System.getProperty("tether.root") ?: "..").canonicalFile

@@ -9,7 +9,10 @@ internal interface DirectWrite {
      * waiting; [WRITTEN] if every byte is already on the socket; else a deferred that completes once the frame is on
      * the socket (and fails if the socket closes first).
      */
-    fun writeNow(frame: RawFrame): CompletableDeferred<Unit>?
+    fun writeNow(frame: RawFrame): CompletableDeferred<Unit>? = writeNow(frame, null)
+
+    /** [writeNow], calling [committed] once it will write the frame, just before the first byte goes out. */
+    fun writeNow(frame: RawFrame, committed: (() -> Unit)?): CompletableDeferred<Unit>?
 
     companion object {
         /** What [writeNow] returns when the frame is already on the socket. */

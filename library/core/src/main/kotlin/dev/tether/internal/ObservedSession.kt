@@ -20,10 +20,17 @@ internal class ObservedSession(
         delegate.send(frame)
     }
 
-    /** The delegate's direct write, if it has one; otherwise the caller uses the outbox, as without the wrapper. */
-    override fun writeNow(frame: RawFrame): CompletableDeferred<Unit>? {
+    /**
+     * The delegate's direct write, if it has one (otherwise the caller uses the outbox, as without the wrapper). The
+     * frame is observed once the delegate commits to writing it, before its first byte: an answer cannot be told first.
+     */
+    override fun writeNow(frame: RawFrame, committed: (() -> Unit)?): CompletableDeferred<Unit>? {
         val direct = delegate as? DirectWrite ?: return null
-        return direct.writeNow(frame)?.also { observe(out = true, frame) }
+        if (trace == null && !events.watched) return direct.writeNow(frame, committed) // the hot path: nothing to tell
+        return direct.writeNow(frame) {
+            observe(out = true, frame)
+            committed?.invoke()
+        }
     }
 
     /** The delegate's wait for the peer's TCP close, if it has one (else it returns at once, as without the wrapper). */

@@ -275,6 +275,11 @@ internal class RealConnection private constructor(
         }
     }
 
+    /** A message a codec could not decode: to `onError` and the log, like a dropped message (the connection goes on). */
+    fun reportDecodeFailure(error: TetherException.DecodeFailed) {
+        hooks.report(error)
+    }
+
     /** A send refused before it was queued: told to the event stream, thrown to the sender. */
     private fun refuse(frame: Frame, reason: SendFailure): Nothing {
         eventSink.emit { ConnectionEvent.SendFailed(it, reason) }

@@ -235,8 +235,9 @@ internal class NioSession(
         if (paused.get()) loop.execute { if (paused.compareAndSet(true, false) && phase == Phase.OPEN) socket.setReading(true) }
     }
 
-    override fun writeNow(frame: RawFrame): CompletableDeferred<Unit>? {
+    override fun writeNow(frame: RawFrame, committed: (() -> Unit)?): CompletableDeferred<Unit>? {
         if (socket.backlog > MAX_BACKLOG) return null
+        committed?.invoke()
         try {
             socket.write(encoder.encode(frame.opcode, frame.data, frame.fin, frame.rsv))
         } catch (e: TetherException) {
