@@ -36,11 +36,13 @@ public class ConnectionEventInfo private constructor(
     public val sendFailure: TetherException.SendFailure?,
     /** How many events this listener missed (EVENTS_DROPPED), or 0. */
     public val dropped: Long,
+    /** Frames queued and not yet written (OUTBOX_DEPTH), or 0. */
+    public val depth: Int,
 ) {
     /** The kinds of events. */
     public enum class Kind {
         CONNECTING, CONNECTED, CONNECT_FAILED, DISCONNECTED, RECONNECT_SCHEDULED, PAUSED, DOWN, CLOSING, CLOSED,
-        FRAME_IN, FRAME_OUT, PONG, SEND_FAILED, EVENTS_DROPPED,
+        FRAME_IN, FRAME_OUT, PONG, SEND_FAILED, OUTBOX_DEPTH, EVENTS_DROPPED,
     }
 
     override fun toString(): String = "ConnectionEventInfo($kind" + (if (attempt != 0) " attempt=$attempt" else "") +
@@ -62,7 +64,8 @@ public class ConnectionEventInfo private constructor(
                 rtt: java.time.Duration? = null,
                 sendFailure: TetherException.SendFailure? = null,
                 dropped: Long = 0,
-            ) = ConnectionEventInfo(kind, e.connectionId, attempt, delay, disconnect, code, reason, error, frameKind, size, rtt, sendFailure, dropped)
+                depth: Int = 0,
+            ) = ConnectionEventInfo(kind, e.connectionId, attempt, delay, disconnect, code, reason, error, frameKind, size, rtt, sendFailure, dropped, depth)
             return when (e) {
                 is ConnectionEvent.Connecting -> make(Kind.CONNECTING, attempt = e.attempt)
                 is ConnectionEvent.Connected -> make(Kind.CONNECTED, attempt = e.attempt)
@@ -78,6 +81,7 @@ public class ConnectionEventInfo private constructor(
                 is ConnectionEvent.FrameOut -> make(Kind.FRAME_OUT, frameKind = e.kind, size = e.size)
                 is ConnectionEvent.Pong -> make(Kind.PONG, rtt = e.rtt?.toJavaDuration())
                 is ConnectionEvent.SendFailed -> make(Kind.SEND_FAILED, sendFailure = e.reason)
+                is ConnectionEvent.OutboxDepth -> make(Kind.OUTBOX_DEPTH, depth = e.depth)
                 is ConnectionEvent.EventsDropped -> make(Kind.EVENTS_DROPPED, dropped = e.count)
             }
         }

@@ -113,6 +113,13 @@ public class TetherConnection internal constructor(private val client: TetherCli
         return this
     }
 
+    /**
+     * The underlying connection, for tools written against Tether's core, e.g.
+     * `TetherMetrics.bind(connection.core(), registry)` from `tether-micrometer`. Its suspending methods are not for
+     * Java; use this facade's methods to talk to the connection.
+     */
+    public fun core(): dev.tether.Connection = core
+
     /** The connection's id (e.g. `c7-3fa2`), kept across reconnects; every log line of the connection starts with it. */
     public fun id(): String = core.id
 

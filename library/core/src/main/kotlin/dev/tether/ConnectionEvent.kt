@@ -102,6 +102,16 @@ public sealed class ConnectionEvent {
     }
 
     /**
+     * The outbox (frames queued and not yet written) rose to [depth]: half the outgoing buffer's [capacity], all of
+     * it, or twice it (frames waiting in line for room); or fell back to 0 after that. Sends are outpacing the
+     * network or the connection is down.
+     */
+    public class OutboxDepth internal constructor(override val connectionId: String, public val depth: Int, public val capacity: Int) :
+        ConnectionEvent() {
+        override fun toString(): String = "OutboxDepth($depth of $capacity)"
+    }
+
+    /**
      * A collector fell more than [Connection.EVENT_BUFFER] events behind and missed [count] of them; it gets this
      * before the next event it does receive.
      */

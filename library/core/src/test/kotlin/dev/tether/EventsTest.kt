@@ -139,4 +139,28 @@ class EventsTest : FunSpec({
             seen.last().shouldBeInstanceOf<ConnectionEvent.Closed>()
         }
     }
+
+    test("the outbox's depth is told when it reaches half the buffer, all of it, and when it drains") {
+        val accept = java.util.concurrent.atomic.AtomicBoolean(false)
+        TestWebSocketServer(handshakeHandler = {
+            if (accept.get()) dev.tether.testkit.HandshakeResponse.accept() else dev.tether.testkit.HandshakeResponse.refuse(503)
+        }).start().use { server ->
+            quickClient(server.url()) { logErrors = false; outgoingBuffer(4) }.connect().use { conn ->
+                val seen = Collections.synchronizedList(ArrayList<ConnectionEvent.OutboxDepth>())
+                val collector = launch(Dispatchers.Default, start = CoroutineStart.UNDISPATCHED) {
+                    conn.events.collect { if (it is ConnectionEvent.OutboxDepth) seen += it }
+                }
+                withTimeout(10.seconds) {
+                    val sent = (1..4).map { conn.enqueue(Frame.Text("m$it")) } // offline: they wait in the outbox
+                    while (seen.size < 2) kotlinx.coroutines.delay(5)
+                    accept.set(true)
+                    sent.forEach { it.await() }
+                    while (seen.size < 3) kotlinx.coroutines.delay(5)
+                }
+                collector.cancel()
+                seen.map { it.depth } shouldBe listOf(2, 4, 0)
+                seen.all { it.capacity == 4 } shouldBe true
+            }
+        }
+    }
 })

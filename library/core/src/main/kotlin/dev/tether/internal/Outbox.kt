@@ -81,6 +81,8 @@ internal class Outbox(
     private val onUserClose: (code: Int, reason: String) -> Unit = { _, _ -> },
     /** Starts [runOverflow]; called once, when a frame first has to wait in the overflow. */
     private val startOverflow: () -> Unit = {},
+    /** Told when [inFlight] crosses a level (see [Depth]). */
+    depthCrossed: (Int) -> Unit = {},
 ) {
     private val overflowStarted = java.util.concurrent.atomic.AtomicBoolean()
 
@@ -92,7 +94,7 @@ internal class Outbox(
      * waiting, so a send may be written at once from the caller (see [SessionRunner.tryWriteNow]) without
      * overtaking an earlier frame. Frames put through `outgoing.onSend` in a select are not counted.
      */
-    val inFlight: AtomicInteger = AtomicInteger()
+    val inFlight: Depth = Depth(config.capacity, depthCrossed)
 
     private val dropReason = when (config.overflow) {
         OverflowPolicy.DROP_OLDEST -> SendFailure.DROPPED_OLDEST

@@ -174,6 +174,7 @@ internal class RealConnection private constructor(
         onUntrackedDrop = { frame, reason -> hooks.report(TetherException.SendFailed(frame, reason)) },
         onUserClose = { code, reason -> requestClose(code, reason) },
         startOverflow = { overflowJob = connectionScope.launch(CoroutineName("tether-overflow")) { outbox.runOverflow() } },
+        depthCrossed = { depth -> eventSink.emit { ConnectionEvent.OutboxDepth(it, depth, config.outgoingBuffer.capacity) } },
     )
     private val hooks = HookRunner(config, this, outbox, log, eventSink, epoch = { epoch }, decided = { commands.trySend(it) })
 
