@@ -47,6 +47,12 @@ public interface Connection : AutoCloseable {
     public val outboxDepth: Int
 
     /**
+     * Messages read from the socket that wait in Tether's read-ahead because [incoming] (or the hooks' buffer) is
+     * full: above 0, the application is behind by more than the whole incoming buffer. Any thread, a snapshot.
+     */
+    public val incomingBacklog: Int
+
+    /**
      * Whole text and binary messages from the server, across reconnects, in arrival order. Single consumer.
      * Closed (not cancelled) when the client ends, so what was received can still be drained.
      *

@@ -163,4 +163,16 @@ class EventsTest : FunSpec({
             }
         }
     }
+
+    test("incomingBacklog counts what waits past a full incoming buffer, and drains to 0") {
+        TestWebSocketServer.withScript { c -> repeat(20) { c.sendText("m$it") }; c.echo() }.use { server ->
+            quickClient(server.url()) { incomingBuffer(4) }.connect().use { conn ->
+                withTimeout(10.seconds) {
+                    while (conn.incomingBacklog < 16) kotlinx.coroutines.delay(5) // 4 in the buffer, 16 behind it
+                    repeat(20) { conn.incoming.receive() }
+                    while (conn.incomingBacklog != 0) kotlinx.coroutines.delay(5)
+                }
+            }
+        }
+    }
 })

@@ -144,7 +144,7 @@ class SendPolicyTest : FunSpec({
             System.setErr(original)
         }
         // this connection's lines only: one from an earlier test's connection may land in the same capture
-        val lines = captured.toString().lines().filter { "[$id " in it && "incoming buffer full" in it }
+        val lines = captured.toString().lines().filter { "[$id#" in it && "incoming buffer full" in it }
         lines.size shouldBe 1
     }
 

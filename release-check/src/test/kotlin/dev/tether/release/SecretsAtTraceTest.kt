@@ -76,7 +76,7 @@ class SecretsAtTraceTest : FunSpec({
         log shouldContain "token=***"
         log shouldNotContain "SECRET"
         log shouldNotContain Base64.getEncoder().encodeToString("alice:SECRET0".toByteArray()) // Basic credentials
-        Regex("""\[c[0-9a-z]+-[0-9a-f]{4} ws://""").containsMatchIn(log) shouldBe true // the connection id
+        Regex("""\[c[0-9a-z]+-[0-9a-f]{4}#[0-9]+ ws://""").containsMatchIn(log) shouldBe true // the connection id
         (log.lines().size > 20) shouldBe true
     }
 })

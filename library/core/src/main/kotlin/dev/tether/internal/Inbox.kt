@@ -32,6 +32,9 @@ internal class Inbox(
 
     /** Messages in [queue] or being delivered; decremented only after delivery, so the fast path keeps order. */
     private val pending = AtomicInteger()
+
+    /** Messages read from the socket that wait here because the application's buffer is full. */
+    val backlog: Int get() = pending.get()
     private val bytes = AtomicLong()
     private val work = Signal()
     private val room = Signal()

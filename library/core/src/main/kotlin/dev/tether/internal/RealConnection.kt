@@ -133,6 +133,7 @@ internal class RealConnection private constructor(
     private val eventSink = ConnectionEvents(id, dev.tether.Connection.EVENT_BUFFER)
     override val events: kotlinx.coroutines.flow.SharedFlow<dev.tether.ConnectionEvent> get() = eventSink.events
     override val outboxDepth: Int get() = outbox.inFlight.get()
+    override val incomingBacklog: Int get() = inbox.backlog
     private val trace: FrameTrace? =
         if (config.traceFrames) FrameTrace(id, config.traceBinaryPayloads, config.sensitiveHeaders) else null
     private val _state = MutableStateFlow<ConnectionState>(ConnectionState.Connecting(0))
@@ -480,6 +481,7 @@ internal class RealConnection private constructor(
                 attempt = 0
             }
             hooks.attempt = attempt
+            log.attempt = attempt
             setState(ConnectionState.Connecting(attempt))
             val next: Next = when (val outcome = connectRacingCommands(transport, attempt, scope)) {
                 is Outcome.Stopped -> Next.Stop(outcome.closed)

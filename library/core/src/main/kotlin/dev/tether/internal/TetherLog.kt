@@ -7,9 +7,14 @@ import org.slf4j.LoggerFactory
  * SLF4J logging with the client's error/info toggles; every line starts with `[id url]` (the connection's id and its
  * redacted URL). Errors go at WARN with their throwable. Never given credentials: callers pass redacted text.
  */
-internal class TetherLog(private val errors: Boolean, private val info: Boolean, id: String, name: String) {
+internal class TetherLog(private val errors: Boolean, private val info: Boolean, private val id: String, private val name: String) {
     private val logger: Logger = LoggerFactory.getLogger("dev.tether.Connection")
-    private val prefix = "[$id $name] "
+
+    /** The current attempt, shown after the id (`[c7-3fa2#2 url]`); set by the supervisor. */
+    @Volatile
+    var attempt: Int = 0
+
+    private val prefix: String get() = "[$id#$attempt $name] "
 
     fun info(message: String) {
         if (info && logger.isInfoEnabled) logger.info(prefix + message)

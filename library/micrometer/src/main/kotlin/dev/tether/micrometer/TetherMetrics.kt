@@ -54,6 +54,8 @@ public class TetherMetrics private constructor(
         }
         meters += Gauge.builder("tether.outbox.depth", connection) { it.outboxDepth.toDouble() }
             .description("frames queued and not yet written").tags(tags).register(registry)
+        meters += Gauge.builder("tether.incoming.backlog", connection) { it.incomingBacklog.toDouble() }
+            .description("messages read but waiting because the incoming buffer is full").tags(tags).register(registry)
     }
 
     private fun record(e: ConnectionEvent) {
