@@ -10,7 +10,6 @@ import kotlinx.coroutines.CoroutineStart
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.launch
 import kotlinx.coroutines.withTimeout
-import java.util.Collections
 import kotlin.time.Duration.Companion.seconds
 
 /** [Connection.events]: every transition in order, frames both ways, pongs, failed sends, and counted drops. */
@@ -20,7 +19,7 @@ class EventsTest : FunSpec({
         TestWebSocketServer.echo().use { server ->
             quickClient(server.url()).connect().use { conn ->
                 conn.awaitConnected()
-                val seen = Collections.synchronizedList(ArrayList<ConnectionEvent>())
+                val seen = java.util.concurrent.CopyOnWriteArrayList<ConnectionEvent>()
                 val closed = CompletableDeferred<Unit>()
                 val collector = launch(Dispatchers.Default, start = CoroutineStart.UNDISPATCHED) {
                     conn.events.collect { e ->
@@ -59,7 +58,7 @@ class EventsTest : FunSpec({
     test("connect failures and failed sends are told") {
         TestWebSocketServer(handshakeHandler = { dev.tether.testkit.HandshakeResponse.refuse(503) }).start().use { server ->
             quickClient(server.url()) { logErrors = false; offlinePolicy = OfflinePolicy.REJECT }.connect().use { conn ->
-                val seen = Collections.synchronizedList(ArrayList<ConnectionEvent>())
+                val seen = java.util.concurrent.CopyOnWriteArrayList<ConnectionEvent>()
                 val collector = launch(Dispatchers.Default, start = CoroutineStart.UNDISPATCHED) { conn.events.collect { seen += it } }
                 withTimeout(10.seconds) {
                     while (seen.none { it is ConnectionEvent.ConnectFailed }) kotlinx.coroutines.delay(5)
@@ -80,7 +79,7 @@ class EventsTest : FunSpec({
                 conn.awaitConnected()
                 val stuck = CompletableDeferred<Unit>()
                 val release = CompletableDeferred<Unit>()
-                val seen = Collections.synchronizedList(ArrayList<ConnectionEvent>())
+                val seen = java.util.concurrent.CopyOnWriteArrayList<ConnectionEvent>()
                 val collector = launch(Dispatchers.Default, start = CoroutineStart.UNDISPATCHED) {
                     conn.events.collect { e ->
                         seen += e
@@ -116,7 +115,7 @@ class EventsTest : FunSpec({
 
     test("watch { } sees every event from before the first attempt, and ends after Closed; one that throws harms nothing") {
         TestWebSocketServer.echo().use { server ->
-            val seen = Collections.synchronizedList(ArrayList<ConnectionEvent>())
+            val seen = java.util.concurrent.CopyOnWriteArrayList<ConnectionEvent>()
             val finished = CompletableDeferred<Unit>()
             val conn = quickClient(server.url()) {
                 logErrors = false
@@ -146,7 +145,7 @@ class EventsTest : FunSpec({
             if (accept.get()) dev.tether.testkit.HandshakeResponse.accept() else dev.tether.testkit.HandshakeResponse.refuse(503)
         }).start().use { server ->
             quickClient(server.url()) { logErrors = false; outgoingBuffer(4) }.connect().use { conn ->
-                val seen = Collections.synchronizedList(ArrayList<ConnectionEvent.OutboxDepth>())
+                val seen = java.util.concurrent.CopyOnWriteArrayList<ConnectionEvent.OutboxDepth>()
                 val collector = launch(Dispatchers.Default, start = CoroutineStart.UNDISPATCHED) {
                     conn.events.collect { if (it is ConnectionEvent.OutboxDepth) seen += it }
                 }

@@ -17,7 +17,6 @@ import kotlinx.serialization.SerializationStrategy
 import kotlinx.serialization.Serializable
 import kotlinx.serialization.json.Json
 import kotlinx.serialization.modules.SerializersModule
-import java.util.Collections
 import kotlin.time.Duration.Companion.seconds
 
 @Serializable
@@ -54,7 +53,7 @@ class SerializedTest : FunSpec({
             c.sendText("""{"symbol":"ACME","price":2.0}""")
             c.echo()
         }.use { server ->
-            val errors = Collections.synchronizedList(ArrayList<TetherException>())
+            val errors = java.util.concurrent.CopyOnWriteArrayList<TetherException>()
             webSocketClient(server.url()) {
                 logInfo = false
                 logErrors = false
