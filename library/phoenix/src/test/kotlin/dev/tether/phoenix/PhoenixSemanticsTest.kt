@@ -36,6 +36,18 @@ private val NOTE = MapSerializer(String.serializer(), String.serializer())
 
 private fun note(body: String, n: Int) = mapOf("body" to body, "n" to "$n")
 
+/**
+ * Holds the socket's serial dispatcher (and so its router) in an `onReply` callback until the returned latch is
+ * counted down; returns once the callback runs.
+ */
+private suspend fun holdSerialDispatcher(ch: PhoenixChannel): CountDownLatch {
+    val inCallback = CompletableDeferred<Unit>()
+    val release = CountDownLatch(1)
+    ch.push("echo", obj("n" to "hold")).onReply { inCallback.complete(Unit); release.await(10, TimeUnit.SECONDS) }
+    inCallback.await()
+    return release
+}
+
 /** The Phoenix socket's contracts under load and misuse (issue 10), against the fake Phoenix server. */
 class PhoenixSemanticsTest : FunSpec({
 
@@ -149,11 +161,8 @@ class PhoenixSemanticsTest : FunSpec({
             quick(server.endpoint).use { socket ->
                 val ch = socket.channel("room:fast")
                 ch.join().shouldBeInstanceOf<Reply.Ok>()
-                val inCallback = CompletableDeferred<Unit>()
-                val release = CountDownLatch(1)
-                ch.push("echo", obj("n" to "a")).onReply { inCallback.complete(Unit); release.await(10, TimeUnit.SECONDS) }
+                val release = holdSerialDispatcher(ch)
                 try {
-                    inCallback.await()
                     // the router shares the blocked dispatcher; the reply fast path on the socket reader does not
                     withTimeout(5.seconds) { ch.push("echo", obj("n" to "b")).await() }.shouldBeInstanceOf<Reply.Ok>()
                 } finally {
@@ -175,11 +184,8 @@ class PhoenixSemanticsTest : FunSpec({
             quick(server.endpoint).use { socket ->
                 val ch = socket.channel("room:order")
                 ch.join().shouldBeInstanceOf<Reply.Ok>()
-                val inCallback = CompletableDeferred<Unit>()
-                val release = CountDownLatch(1)
-                ch.push("echo", obj("n" to "a")).onReply { inCallback.complete(Unit); release.await(10, TimeUnit.SECONDS) }
+                val release = holdSerialDispatcher(ch) // the router is held up behind a callback
                 val enter = try {
-                    inCallback.await() // the router is held up behind this callback
                     ch.push("enter", obj()).also { enter ->
                         ch.push("mark", obj())
                         // the pong comes after the client's reader has read the diff and the reply
