@@ -193,6 +193,15 @@ public class TetherClient private constructor(
         /** With [traceFrames], also show the first 16 bytes of binary, ping and pong payloads (default false). */
         public fun traceBinaryPayloads(enabled: Boolean): Builder = step { traceBinaryPayloads = enabled }
 
+        /**
+         * Connects through [proxy] (`ProxyConfig.http(host, port[, user, password])` or `ProxyConfig.socks5(...)`),
+         * for ws:// and wss://; a refusal fails the attempt with `ConnectFailed(PROXY)` and the proxy's status.
+         */
+        public fun proxy(proxy: dev.tether.ProxyConfig): Builder = step { proxy(proxy) }
+
+        /** Lets [selector] pick the proxy per URL (e.g. `ProxySelector.getDefault()`); [proxy] wins when both are set. */
+        public fun proxySelector(selector: java.net.ProxySelector): Builder = step { proxySelector(selector) }
+
         /** Header names whose values are never logged (credentials headers always are hidden). */
         public fun sensitiveHeaders(vararg names: String): Builder = step { sensitiveHeaders(*names) }
 

@@ -68,7 +68,8 @@ class TetherClientTest {
                 .offlinePolicy(OfflinePolicy.REJECT).backoff(Duration.ofMillis(100), Duration.ofSeconds(5), 2.0).jitter(0.1)
                 .reconnectDelays(n -> Duration.ofMillis(10L * n)).maxAttempts(3).stableAfter(Duration.ofSeconds(2))
                 .reconnect(true).logErrors(true).logInfo(true).traceFrames(false).traceBinaryPayloads(false)
-                .sensitiveHeaders("X-Api-Key")
+                .sensitiveHeaders("X-Api-Key").proxy(dev.tether.ProxyConfig.http("127.0.0.1", 3128, "user", "pw"))
+                .proxySelector(java.net.ProxySelector.getDefault())
                 .tls(javax.net.ssl.SSLContext.getDefault()).tls(defaultTrustManagers(), null)
                 .userAgent("java-test/1").maxFragments(100)
                 .listener(new Listener() { }).callbackExecutor(Runnable::run)
@@ -365,6 +366,19 @@ class TetherClientTest {
             assertTrue(conn.isOpen());
             ExecutionException refused = assertThrows(ExecutionException.class, () -> conn.send(null, POINTS).get(5, TimeUnit.SECONDS));
             assertInstanceOf(TetherException.EncodeFailed.class, refused.getCause());
+            conn.close(1000, "").get(5, TimeUnit.SECONDS);
+        }
+    }
+
+    @Test
+    void throughAnHttpProxyFromJava() throws Exception {
+        try (TestWebSocketServer server = TestWebSocketServer.echo();
+             dev.tether.testkit.TestProxy proxy = new dev.tether.testkit.TestProxy().start()) {
+            TetherConnection conn = quick(server.url()).proxy(dev.tether.ProxyConfig.http("127.0.0.1", proxy.getPort()))
+                    .build().connect().get(5, TimeUnit.SECONDS);
+            conn.sendText("via proxy").get(5, TimeUnit.SECONDS);
+            assertEquals("via proxy", ((Frame.Text) conn.receive(Duration.ofSeconds(5)).orElseThrow()).getText());
+            assertEquals("127.0.0.1:" + server.getPort(), proxy.getTunnels().awaitItem(Duration.ofSeconds(5)));
             conn.close(1000, "").get(5, TimeUnit.SECONDS);
         }
     }

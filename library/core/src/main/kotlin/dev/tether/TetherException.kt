@@ -29,13 +29,21 @@ public sealed class TetherException(message: String, cause: Throwable? = null) :
 
         /** Any other I/O failure before the HTTP upgrade. */
         OTHER,
+
+        /** The proxy refused the tunnel or failed to open it ([ConnectFailed.proxyStatus] says how). */
+        PROXY,
     }
 
-    /** The connection could not be opened at all. [url] has credentials redacted. */
+    /**
+     * The connection could not be opened at all. [url] has credentials redacted. [proxyStatus] is the proxy's answer
+     * when [kind] is [ConnectFailure.PROXY]: the HTTP status of a `CONNECT` (407: credentials needed or wrong) or the
+     * SOCKS5 reply code; otherwise 0.
+     */
     public class ConnectFailed @dev.tether.engine.TetherEngineApi constructor(
         public val url: String,
         public val kind: ConnectFailure,
         cause: Throwable? = null,
+        public val proxyStatus: Int = 0,
     ) : TetherException("connect to $url failed: $kind${cause?.message?.let { " ($it)" } ?: ""}", cause)
 
     /**

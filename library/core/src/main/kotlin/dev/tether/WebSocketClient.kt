@@ -65,7 +65,9 @@ public class WebSocketClient internal constructor(
 public fun webSocketClient(url: String, block: WebSocketClientBuilder.() -> Unit = {}): WebSocketClient {
     val config = WebSocketClientBuilder(url).apply(block).build()
     return WebSocketClient(config, transportFactory = { c ->
-        val settings = EngineSettings(c.maxFrameSize, c.maxMessageSize, c.maxFragments, c.connectTimeout, c.sslContext, c.userAgent)
+        val settings = EngineSettings(
+            c.maxFrameSize, c.maxMessageSize, c.maxFragments, c.connectTimeout, c.sslContext, c.userAgent, c.proxy, c.proxySelector,
+        )
         c.engineFactory?.create(settings) ?: NioEngine(settings)
     })
 }

@@ -180,6 +180,27 @@ public class WebSocketClientBuilder internal constructor(private val url: String
 
     private val watchers = ArrayList<suspend (Connection) -> Unit>()
 
+    private var proxy: ProxyConfig? = null
+    private var proxySelector: java.net.ProxySelector? = null
+
+    /**
+     * Connects through [proxy] (HTTP `CONNECT` or SOCKS5; `ProxyConfig.http(...)`, `ProxyConfig.socks5(...)`), for
+     * `ws://` and `wss://`. A refusal fails the attempt with `ConnectFailed(PROXY)` and the proxy's status. Tether's
+     * own engine only; the Ktor engine takes its proxy from the `HttpClient`.
+     */
+    public fun proxy(proxy: ProxyConfig) {
+        this.proxy = proxy
+    }
+
+    /**
+     * Lets [selector] pick the proxy for each attempt's URL (as `java.net.ProxySelector.getDefault()` does from the
+     * JVM's `https.proxyHost` / `socksProxyHost` settings); its `HTTP` proxies are asked with `CONNECT`, its `SOCKS`
+     * ones with SOCKS5, without credentials (use [proxy] for those). [proxy] wins when both are set.
+     */
+    public fun proxySelector(selector: java.net.ProxySelector) {
+        proxySelector = selector
+    }
+
     /**
      * Runs [watcher] for every connection of this client, started before the connection's first attempt so that a
      * watcher collecting [Connection.events] misses nothing (metrics binders such as `tether-micrometer`'s use it).
@@ -373,6 +394,8 @@ public class WebSocketClientBuilder internal constructor(private val url: String
             hookDispatcher = hookDispatcher,
             inboundTap = inboundTap,
             watchers = watchers.toList(),
+            proxy = proxy,
+            proxySelector = proxySelector,
             traceFrames = traceFrames,
             traceBinaryPayloads = traceBinaryPayloads,
             sensitiveHeaders = sensitive.toSet(),

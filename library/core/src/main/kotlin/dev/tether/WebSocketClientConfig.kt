@@ -65,6 +65,10 @@ public class WebSocketClientConfig internal constructor(
     internal val inboundTap: ((Frame) -> Boolean)?,
     @get:JvmSynthetic
     internal val watchers: List<suspend (Connection) -> Unit>,
+    /** The proxy connections go through, or null. */
+    public val proxy: ProxyConfig?,
+    /** Picks a proxy per URL when [proxy] is null, or null. */
+    public val proxySelector: java.net.ProxySelector?,
     /** Whether every frame is traced at DEBUG (`dev.tether.Frames`). */
     public val traceFrames: Boolean,
     /** Whether the frame trace shows binary payloads. */

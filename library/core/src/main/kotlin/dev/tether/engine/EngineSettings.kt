@@ -24,4 +24,8 @@ public class EngineSettings internal constructor(
     public val sslContext: SSLContext?,
     /** The `User-Agent` header value, or null to send none. */
     public val userAgent: String?,
+    /** The proxy to go through, or null (see also [proxySelector]). */
+    public val proxy: dev.tether.ProxyConfig? = null,
+    /** Picks a proxy per URL when [proxy] is null (`java.net.ProxySelector`), or null for a direct connection. */
+    public val proxySelector: java.net.ProxySelector? = null,
 )

@@ -36,6 +36,10 @@ internal class NioEngine(
         val secure = uri.scheme.equals("wss", ignoreCase = true)
         val host = uri.host.removePrefix("[").removeSuffix("]")
         val port = if (uri.port == -1) (if (secure) 443 else 80) else uri.port
+        proxyFor(uri, host, port, secure)?.let { proxy ->
+            val channel = ProxyTunnel.open(proxy, host, port, url)
+            return attempt(request, uri, url, host, InetSocketAddress.createUnresolved(host, port), secure, channel)
+        }
         val addresses = try {
             // a literal needs no lookup; a name is resolved on Dispatchers.IO (the JDK's resolver blocks)
             if (isIpLiteral(host)) InetAddress.getAllByName(host) else withContext(Dispatchers.IO) { InetAddress.getAllByName(host) }
@@ -61,6 +65,7 @@ internal class NioEngine(
         host: String,
         address: InetSocketAddress,
         secure: Boolean,
+        tunnel: SocketChannel? = null,
     ): EngineSession {
         val tls = if (!secure) {
             null
@@ -68,10 +73,11 @@ internal class NioEngine(
             try {
                 TlsLayer(sslEngine(host, address.port))
             } catch (e: Exception) {
+                tunnel?.close()
                 throw TetherException.ConnectFailed(url, ConnectFailure.TLS, e)
             }
         }
-        val channel = SocketChannel.open()
+        val channel = tunnel ?: SocketChannel.open()
         val loop = group.acquire()
         val session = NioSession(loop, settings, Upgrade(request, uri, settings.userAgent), url)
         try {
@@ -84,7 +90,7 @@ internal class NioEngine(
         }
         val socket = NioSocket(loop, channel, tls, session, url)
         session.socket = socket
-        socket.connect(address)
+        if (tunnel != null) socket.adopt() else socket.connect(address)
         try {
             when (val outcome = session.outcome.await()) {
                 is NioSession.Outcome.Open -> return session
@@ -97,6 +103,21 @@ internal class NioEngine(
             session.abort()
             if (e is CancellationException || e is TetherException) throw e
             throw TetherException.ConnectFailed(url, ConnectFailure.OTHER, e)
+        }
+    }
+
+    /** The proxy for this attempt: the configured one, else the selector's choice (DIRECT: none). */
+    private fun proxyFor(uri: URI, host: String, port: Int, secure: Boolean): dev.tether.ProxyConfig? {
+        settings.proxy?.let { return it }
+        val selector = settings.proxySelector ?: return null
+        // selectors know http/https/socket URIs, not ws/wss
+        val asked = URI(if (secure) "https" else "http", null, host, port, null, null, null)
+        val chosen = selector.select(asked).firstOrNull { it.type() != java.net.Proxy.Type.DIRECT } ?: return null
+        val at = chosen.address() as? InetSocketAddress ?: return null
+        return when (chosen.type()) {
+            java.net.Proxy.Type.HTTP -> dev.tether.ProxyConfig.http(at.hostString, at.port)
+            java.net.Proxy.Type.SOCKS -> dev.tether.ProxyConfig.socks5(at.hostString, at.port)
+            else -> null
         }
     }
 

@@ -69,6 +69,16 @@ internal class NioSocket(
         }
     }
 
+    /** Takes over a channel already connected (through a proxy's tunnel): TLS and the upgrade go on from here. */
+    fun adopt() = loop.execute {
+        try {
+            key = channel.register(loop.selector, 0, this)
+            connected()
+        } catch (e: Exception) {
+            close(ConnectFailures.of(url, e))
+        }
+    }
+
     override fun onReady(key: SelectionKey) {
         try {
             if (key.isConnectable) {
