@@ -46,6 +46,9 @@ public class PhoenixClient private constructor(
 ) : AutoCloseable {
     private val log = org.slf4j.LoggerFactory.getLogger("dev.tether.java.PhoenixClient")
 
+    /** The socket's connection id for log lines, or `-` before it connects. */
+    private val logId: String get() = if (started) socket.connection.id else "-"
+
     /** Runs a listener method on the callback executor and waits for it; a throw goes to [listenerFailed]. */
     private suspend fun callListener(name: String, block: () -> Unit) {
         callbacks.call {
@@ -60,11 +63,11 @@ public class PhoenixClient private constructor(
     /** A listener of yours threw: logged and given to the builder's `onError`; nothing else is harmed. */
     private fun listenerFailed(name: String, e: Throwable) {
         val error = dev.tether.TetherException.HandlerFailed(name, e)
-        log.warn("listener {} threw: {}", name, e.toString())
+        log.warn("[{}] listener {} threw", logId, name, e)
         try {
             onError?.accept(error)
         } catch (again: Exception) {
-            log.warn("onError threw: {}", again.toString())
+            log.warn("[{}] onError threw", logId, again)
         }
     }
 

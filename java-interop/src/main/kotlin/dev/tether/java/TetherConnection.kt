@@ -330,12 +330,12 @@ public class TetherConnection internal constructor(private val client: TetherCli
         try {
             block()
         } catch (e: Exception) {
-            log.warn("listener {} threw: {}", what, e.toString())
+            log.warn("[{}] listener {} threw", coreRef?.id ?: "-", what, e)
             if (what != "onError") {
                 try {
                     listener.onError(this, TetherException.HandlerFailed(what, e))
                 } catch (again: Exception) {
-                    log.warn("listener onError threw: {}", again.toString())
+                    log.warn("[{}] listener onError threw", coreRef?.id ?: "-", again)
                 }
             }
         }

@@ -222,6 +222,9 @@ public class PhoenixSocket internal constructor(
     }
 
     private val reportLock = Any()
+
+    /** The connection's id for log lines (the same as its own lines), or `-` before [connect]. */
+    private val logId: String get() = if (::conn.isInitialized) conn.id else "-"
     private val logWindows = HashMap<Class<*>, LongArray>() // per kind: [window start, left out]; under reportLock
 
     /** Logs [e] at WARN at most once per 10 s per kind of error (a stuck collector drops thousands of messages). */
@@ -235,7 +238,11 @@ public class PhoenixSocket internal constructor(
         val leftOut = w[1]
         w[0] = now
         w[1] = 0
-        if (leftOut > 0) log.warn("non-fatal error: {} (and {} more like it not logged)", e.message, leftOut) else log.warn("non-fatal error: {}", e.message)
+        if (leftOut > 0) {
+            log.warn("[{}] non-fatal error: {} (and {} more like it not logged)", logId, e.message, leftOut, e)
+        } else {
+            log.warn("[{}] non-fatal error: {}", logId, e.message, e)
+        }
     }
 
     /** A non-fatal error: logged, given to `onError` (one at a time), added to [events]. Never throws. */
@@ -245,7 +252,7 @@ public class PhoenixSocket internal constructor(
         try {
             config.onError(e)
         } catch (again: Exception) {
-            log.warn("onError threw: {}", again.toString())
+            log.warn("[{}] onError threw", logId, again)
         }
         emit(PhoenixEvent.Error(e))
     }
@@ -353,7 +360,7 @@ public class PhoenixSocket internal constructor(
     @JvmSynthetic
     internal suspend fun leaveOpenTopic(topic: String, except: PhoenixChannel) {
         channels.filter { it !== except && it.topic == topic && (it.isJoined || it.isJoining) }.forEach {
-            log.debug("leaving duplicate topic {}", topic)
+            log.debug("[{}] leaving duplicate topic {}", logId, topic)
             it.leaveInternal()
         }
     }
@@ -394,7 +401,7 @@ public class PhoenixSocket internal constructor(
             try {
                 config.onDecodeError(error)
             } catch (again: Exception) {
-                log.warn("onDecodeError threw: {}", again.toString())
+                log.warn("[{}] onDecodeError threw", logId, again)
             }
             report(error)
             return
@@ -439,7 +446,7 @@ public class PhoenixSocket internal constructor(
             pendingHeartbeat = ref to answered
             send(Message(null, ref, "phoenix", Events.HEARTBEAT, Payload.EMPTY))
             if (withTimeoutOrNull(config.heartbeatTimeout) { answered.await() } == null) {
-                log.warn("heartbeat timeout: reconnecting")
+                log.warn("[{}] heartbeat timeout: reconnecting", logId)
                 pendingHeartbeat = null
                 // reconnect() drops the link without asking onDisconnect: this socket asked, so it closes its side here
                 emit(PhoenixEvent.Closed(1000, "heartbeat timeout", byServer = false, cause = null))
