@@ -361,6 +361,9 @@ public class WebSocketClientBuilder internal constructor(private val url: String
     @JvmSynthetic
     internal fun build(): WebSocketClientConfig {
         UrlCheck.requireWebSocketUrl(url, "url")
+        require(engineFactory == null || (proxy == null && proxySelector == null)) {
+            "proxy / proxySelector: only Tether's own engine uses them; with another engine, configure its client's proxy"
+        }
         return WebSocketClientConfig(
             url = url,
             headers = LinkedHashMap(headers),

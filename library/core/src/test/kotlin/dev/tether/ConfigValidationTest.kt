@@ -22,6 +22,13 @@ class ConfigValidationTest : FunSpec({
             "url" to { webSocketClient("ws://exa mple.com/x") },
             "url" to { webSocketClient("ws://under_score.example/x") },
             "url must not have a fragment" to { webSocketClient("ws://127.0.0.1/x#frag") },
+            "proxy / proxySelector" to {
+                webSocketClient("ws://127.0.0.1") {
+                    @OptIn(dev.tether.engine.TetherEngineApi::class)
+                    engine { error("not used") }
+                    proxy(ProxyConfig.http("127.0.0.1", 3128))
+                }
+            },
             "connectTimeout" to { webSocketClient("ws://127.0.0.1") { connectTimeout = Duration.ZERO } },
             "pingInterval" to { webSocketClient("ws://127.0.0.1") { pingInterval = (-1).seconds } },
             "pongTimeout" to { webSocketClient("ws://127.0.0.1") { pongTimeout = Duration.ZERO } },
