@@ -72,16 +72,18 @@ internal object ProxyTunnel {
     }
 
     private fun socks5(channel: SocketChannel, proxy: ProxyConfig, host: String, port: Int, url: String) {
-        val withAuth = proxy.username != null
+        val username = proxy.username
+        val password = proxy.password
+        val withAuth = username != null && password != null
         writeAll(channel, if (withAuth) byteArrayOf(5, 2, 0, 2) else byteArrayOf(5, 1, 0))
         val choice = readExactly(channel, 2, url)
         if (choice[0].toInt() != 5) throw refused(url, 0, "the proxy does not speak SOCKS5")
         when (choice[1].toInt() and 0xff) {
             0 -> Unit
             2 -> {
-                if (!withAuth) throw refused(url, 2, "the SOCKS5 proxy wants credentials")
-                val user = proxy.username!!.toByteArray(Charsets.UTF_8)
-                val pass = proxy.password!!.toByteArray(Charsets.UTF_8)
+                if (username == null || password == null) throw refused(url, 2, "the SOCKS5 proxy wants credentials")
+                val user = username.toByteArray(Charsets.UTF_8)
+                val pass = password.toByteArray(Charsets.UTF_8)
                 writeAll(channel, byteArrayOf(1, user.size.toByte()) + user + byteArrayOf(pass.size.toByte()) + pass)
                 val answer = readExactly(channel, 2, url)
                 if (answer[1].toInt() != 0) throw refused(url, answer[1].toInt() and 0xff, "the SOCKS5 proxy refused the credentials")
