@@ -19,7 +19,10 @@ internal class ConnectionEvents(private val id: String, capacity: Int) {
 
     val events: SharedFlow<ConnectionEvent> get() = flow
 
-    val watched: Boolean get() = flow.subscriptionCount.value > 0
+    /** Read once: `subscriptionCount` locks the flow on every call, and [watched] is asked per frame. */
+    private val subscribers = flow.subscriptionCount
+
+    val watched: Boolean get() = subscribers.value > 0
 
     fun emit(make: (String) -> ConnectionEvent) {
         if (!watched) return

@@ -6,14 +6,21 @@ import kotlinx.coroutines.CompletableDeferred
 
 /**
  * An engine session whose frames, both ways, are told to the connection's [events] (when someone collects them) and
- * to the frame [trace] (when `traceFrames` is on). Every session is wrapped; unwatched, a frame costs a check.
+ * to the frame [trace] (when `traceFrames` is on): outgoing ones here, incoming ones through [inbound], which the
+ * reader calls. Every session is wrapped; unwatched, a frame costs a check.
  */
 internal class ObservedSession(
     private val delegate: EngineSession,
     private val trace: FrameTrace?,
     private val events: ConnectionEvents,
 ) : EngineSession by delegate, DirectWrite, PeerClose {
-    override suspend fun receive(): EngineFrame = delegate.receive().also { observe(out = false, it) }
+    /**
+     * Tells a frame the reader took from [receive] (which is not overridden, so that the reader's hot path keeps
+     * calling the engine directly, without a suspending wrapper).
+     */
+    fun inbound(frame: EngineFrame) {
+        observe(out = false, frame)
+    }
 
     override suspend fun send(frame: EngineFrame) {
         observe(out = true, frame)

@@ -242,6 +242,7 @@ internal class SessionRunner(
         try {
             while (true) {
                 val raw = session.receive()
+                observed?.inbound(raw)
                 if (trackInbound) lastInbound = timeSource.markNow()
                 if (draining) {
                     if (raw.opcode == RawFrame.CLOSE) peerClose.complete(ReceivedClose(0, ""))
@@ -479,6 +480,9 @@ internal class SessionRunner(
 
     /** True once the session is ending: no more direct writes. */
     private val closing: Boolean get() = closeSignal.isCompleted || stopSignal.isCompleted || ending.isCompleted
+
+    /** The session's event and trace observer, when it has one (every session Tether opens does). */
+    private val observed = session as? ObservedSession
 
     /** Held while a direct write hands its frame to the session; the writer waits for it before a close frame. */
     private val direct = java.util.concurrent.atomic.AtomicBoolean()
