@@ -44,6 +44,7 @@ internal class KtorSession(
         val type = FrameType[frame.opcode] ?: error("opcode ${frame.opcode}")
         try {
             session.outgoing.send(KFrame.byType(true, type, frame.data, false, false, false))
+            if (frame.opcode == EngineFrame.CLOSE) sentClose = true
         } catch (e: CancellationException) {
             throw e
         } catch (e: ClosedSendChannelException) {
@@ -53,6 +54,15 @@ internal class KtorSession(
         }
     }
 
+    /**
+     * Set once our close frame was handed to Ktor's `outgoing`. Ktor closes `outgoing` as soon as it takes a close
+     * frame, so a flush after that cannot be confirmed, but everything handed over before, the close frame last, is
+     * written in order: such a flush counts as done instead of failing (which, under load, made a send that had
+     * already reached the server report a lost connection).
+     */
+    @Volatile
+    private var sentClose = false
+
     @OptIn(kotlinx.coroutines.DelicateCoroutinesApi::class) // isClosedForSend: a hint after the flush, not a guard
     override suspend fun flush() {
         try {
@@ -60,9 +70,10 @@ internal class KtorSession(
         } catch (e: CancellationException) {
             throw e
         } catch (e: Throwable) {
+            if (sentClose) return
             throw TetherException.ConnectionLost(e.message ?: e.javaClass.simpleName, e)
         }
-        if (session.outgoing.isClosedForSend) {
+        if (session.outgoing.isClosedForSend && !sentClose) {
             throw TetherException.ConnectionLost("the socket is closed for writing")
         }
     }
