@@ -38,7 +38,7 @@ internal class ConnectionEvents(private val id: String, capacity: Int) {
         }
     }
 
-    /** The event that tells [state] (Connected is told with its handshake by the caller; Reconnecting as scheduled). */
+    /** The event that tells [state] (Reconnecting is told as ReconnectScheduled). */
     fun state(state: ConnectionState) {
         emit { id ->
             when (state) {

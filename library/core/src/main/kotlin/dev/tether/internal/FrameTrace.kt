@@ -13,8 +13,6 @@ import org.slf4j.LoggerFactory
 internal class FrameTrace(private val id: String, private val binaryPayloads: Boolean, private val sensitive: Set<String>) {
     private val logger: Logger = LoggerFactory.getLogger("dev.tether.Frames")
 
-    val enabled: Boolean get() = logger.isDebugEnabled
-
     fun frame(out: Boolean, f: EngineFrame) {
         if (!logger.isDebugEnabled) return
         val sb = StringBuilder(96).append('[').append(id).append("] ").append(if (out) "-> " else "<- ")

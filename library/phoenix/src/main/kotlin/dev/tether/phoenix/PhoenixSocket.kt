@@ -75,11 +75,8 @@ public class PhoenixSocket internal constructor(
     internal val scope: CoroutineScope get() = scopeField
     private lateinit var conn: Connection
     private var ownsScope = false
-    private val channels = ArrayList<PhoenixChannel>() // touched on [serial] only
-
-    /** A copy of [channels] for the socket reader's [fastReply], replaced (on [serial]) whenever it changes. */
-    @Volatile
-    private var channelsView: List<PhoenixChannel> = emptyList()
+    /** Changed on [serial] only; read there and by the socket reader's [fastReply] (copy on write: few changes). */
+    private val channels = java.util.concurrent.CopyOnWriteArrayList<PhoenixChannel>()
 
     /** Messages [fastReply] let through to the router that the router has not handled yet. */
     private val routing = java.util.concurrent.atomic.AtomicInteger()
@@ -195,7 +192,7 @@ public class PhoenixSocket internal constructor(
             sweeperIdle = false
             delay(SWEEP)
             val now = System.nanoTime()
-            for (c in channels.toList()) c.expire(now)
+            for (c in channels) c.expire(now)
         }
     }
 
@@ -325,13 +322,11 @@ public class PhoenixSocket internal constructor(
     internal fun register(channel: PhoenixChannel) {
         channels.removeAll { it === channel }
         channels.add(channel)
-        channelsView = channels.toList()
     }
 
     @JvmSynthetic
     internal fun unregister(channel: PhoenixChannel) {
         channels.removeAll { it === channel }
-        channelsView = channels.toList()
     }
 
     /**
@@ -349,7 +344,7 @@ public class PhoenixSocket internal constructor(
                 null // the router decodes it again and reports it
             }
             if (inbound != null && inbound.message.topic != "phoenix") {
-                for (c in channelsView) if (c.topic == inbound.message.topic && c.completePlainReply(inbound)) return true
+                for (c in channels) if (c.topic == inbound.message.topic && c.completePlainReply(inbound)) return true
             }
         }
         routing.incrementAndGet()
@@ -416,7 +411,7 @@ public class PhoenixSocket internal constructor(
             if (m.event == Events.REPLY && hb != null && m.ref == hb.first) hb.second.complete(Unit)
             return
         }
-        for (c in channels.toList()) if (c.topic == m.topic) c.handle(inbound)
+        for (c in channels) if (c.topic == m.topic) c.handle(inbound)
     }
 
     private suspend fun onOpen(attempt: Int) {
@@ -426,7 +421,7 @@ public class PhoenixSocket internal constructor(
         heartbeat?.cancel()
         pendingHeartbeat = null
         if (config.heartbeatInterval.isPositive()) heartbeat = scope.launch(CoroutineName("tether-phoenix-heartbeat")) { beat() }
-        channels.toList().forEach { it.onSocketOpen() }
+        channels.forEach { it.onSocketOpen() }
     }
 
     private fun onClose() {
@@ -434,7 +429,7 @@ public class PhoenixSocket internal constructor(
         heartbeat?.cancel()
         heartbeat = null
         pendingHeartbeat = null
-        channels.toList().forEach { it.onSocketClose() }
+        channels.forEach { it.onSocketClose() }
     }
 
     /** One heartbeat loop per connection: its state dies with the connection (no stale refs). */
