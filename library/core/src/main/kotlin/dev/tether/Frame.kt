@@ -15,15 +15,25 @@ import java.nio.ByteBuffer
  * Closed: these are RFC 6455's frame kinds, and no new subtypes will be added.
  */
 public sealed class Frame {
-    /** A whole text message. [text] is valid UTF-8 by construction. */
-    public class Text(public val text: String) : Frame() {
+    /**
+     * A whole text message. [text] is valid UTF-8 by construction.
+     *
+     * [compress] matters only when sending over a connection that negotiated permessage-deflate: false sends this
+     * message uncompressed whatever its size (for data already compressed, or text that mixes a secret with input an
+     * attacker chooses, which compression can leak: CRIME, BREACH). It is not part of equality; received messages
+     * have it true.
+     */
+    public class Text @JvmOverloads constructor(public val text: String, public val compress: Boolean = true) : Frame() {
         override fun equals(other: Any?): Boolean = other is Text && other.text == text
         override fun hashCode(): Int = text.hashCode()
         override fun toString(): String = "Text(${text.length} chars)"
     }
 
-    /** A whole binary message. The bytes are copied on construction, so later changes to your array do not leak in. */
-    public class Binary(bytes: ByteArray) : Frame() {
+    /**
+     * A whole binary message. The bytes are copied on construction, so later changes to your array do not leak in.
+     * [compress] false sends it uncompressed even when permessage-deflate is on (see [Text]); not part of equality.
+     */
+    public class Binary @JvmOverloads constructor(bytes: ByteArray, public val compress: Boolean = true) : Frame() {
         // Set once, right after construction, by Tether's no-copy path (binaryNoCopy); never changed afterwards.
         @get:JvmSynthetic @set:JvmSynthetic
         internal var data: ByteArray = if (bytes.isEmpty()) EMPTY else bytes.copyOf()

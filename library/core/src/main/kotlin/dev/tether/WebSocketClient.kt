@@ -67,6 +67,7 @@ public fun webSocketClient(url: String, block: WebSocketClientBuilder.() -> Unit
     return WebSocketClient(config, transportFactory = { c ->
         val settings = EngineSettings(
             c.maxFrameSize, c.maxMessageSize, c.maxFragments, c.connectTimeout, c.sslContext, c.userAgent, c.proxy, c.proxySelector,
+            c.compression,
         )
         c.engineFactory?.create(settings) ?: NioEngine(settings)
     })

@@ -182,6 +182,16 @@ public class WebSocketClientBuilder internal constructor(private val url: String
 
     private var proxy: ProxyConfig? = null
     private var proxySelector: java.net.ProxySelector? = null
+    private val compression = CompressionBuilder()
+
+    /**
+     * Tunes permessage-deflate (RFC 7692), which Tether's own engine offers by default: `compression { threshold =
+     * 4096 }`, `compression { enabled = false }`. See [CompressionConfig]. Calls add up: each block changes only what it
+     * sets.
+     */
+    public fun compression(block: CompressionBuilder.() -> Unit) {
+        compression.block()
+    }
 
     /**
      * Connects through [proxy] (HTTP `CONNECT` or SOCKS5; `ProxyConfig.http(...)`, `ProxyConfig.socks5(...)`), for
@@ -399,6 +409,7 @@ public class WebSocketClientBuilder internal constructor(private val url: String
             watchers = watchers.toList(),
             proxy = proxy,
             proxySelector = proxySelector,
+            compression = compression.build(),
             traceFrames = traceFrames,
             traceBinaryPayloads = traceBinaryPayloads,
             sensitiveHeaders = sensitive.toSet(),

@@ -69,6 +69,8 @@ public class WebSocketClientConfig internal constructor(
     public val proxy: ProxyConfig?,
     /** Picks a proxy per URL when [proxy] is null, or null. */
     public val proxySelector: java.net.ProxySelector?,
+    /** permessage-deflate: offered or not, and how. */
+    public val compression: CompressionConfig,
     /** Whether every frame is traced at DEBUG (`dev.tether.Frames`). */
     public val traceFrames: Boolean,
     /** Whether the frame trace shows binary payloads. */

@@ -106,7 +106,7 @@ class UpgradeTest : FunSpec({
                 "Upgrade: h2c" to (HandshakeResponse.accept().withHeader("Upgrade", "h2c") to "Upgrade: websocket"),
                 "no Connection: Upgrade" to (HandshakeResponse.accept().withHeader("Connection", "keep-alive") to "Connection: Upgrade"),
                 "an extension that was never offered" to
-                    (HandshakeResponse.accept().withHeader("Sec-WebSocket-Extensions", "permessage-deflate") to "\"permessage-deflate\""),
+                    (HandshakeResponse.accept().withHeader("Sec-WebSocket-Extensions", "x-webkit-deflate-frame") to "\"x-webkit-deflate-frame\""),
             ),
         ) { (response, message) ->
             val e = refusedBy(response)

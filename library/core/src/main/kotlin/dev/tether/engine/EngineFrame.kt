@@ -14,6 +14,11 @@ public class EngineFrame(
     public val rsv: Int,
     /** The unmasked payload. */
     public val data: ByteArray,
+    /**
+     * Outgoing data frames only: false when the application asked for this message to go uncompressed; an engine that
+     * negotiated compression must then send it as is. Ignored on frames an engine returns.
+     */
+    public val compress: Boolean = true,
 ) {
     override fun toString(): String = "EngineFrame(opcode=$opcode, fin=$fin, rsv=$rsv, ${data.size} bytes)"
 

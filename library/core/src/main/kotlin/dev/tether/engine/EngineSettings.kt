@@ -1,5 +1,6 @@
 package dev.tether.engine
 
+import dev.tether.CompressionBuilder
 import javax.net.ssl.SSLContext
 import kotlin.time.Duration
 
@@ -28,4 +29,6 @@ public class EngineSettings internal constructor(
     public val proxy: dev.tether.ProxyConfig? = null,
     /** Picks a proxy per URL when [proxy] is null (`java.net.ProxySelector`), or null for a direct connection. */
     public val proxySelector: java.net.ProxySelector? = null,
+    /** permessage-deflate as the client wants it (Tether's own engine negotiates it; others may ignore it). */
+    public val compression: dev.tether.CompressionConfig = CompressionBuilder().build(),
 )

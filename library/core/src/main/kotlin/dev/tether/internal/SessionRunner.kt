@@ -237,7 +237,10 @@ internal class SessionRunner(
     }
 
     private suspend fun readLoop() {
-        val assembler = MessageAssembler(config.maxFrameSize, config.maxMessageSize, validateUtf8 = !session.validatesUtf8)
+        // An engine that validates UTF-8 (Tether's own) also checks frame sizes on each header, and hands over
+        // inflated frames, which may rightly be larger than any frame on the wire: only the message limit applies.
+        val frameLimit = if (session.validatesUtf8) Long.MAX_VALUE else config.maxFrameSize
+        val assembler = MessageAssembler(frameLimit, config.maxMessageSize, validateUtf8 = !session.validatesUtf8)
         var draining = false
         try {
             while (true) {
@@ -593,8 +596,8 @@ internal class SessionRunner(
 }
 
 internal fun Frame.toRaw(): RawFrame = when (this) {
-    is Frame.Text -> RawFrame(RawFrame.TEXT, true, 0, text.toByteArray(Charsets.UTF_8))
-    is Frame.Binary -> RawFrame(RawFrame.BINARY, true, 0, data)
+    is Frame.Text -> RawFrame(RawFrame.TEXT, true, 0, text.toByteArray(Charsets.UTF_8), compress)
+    is Frame.Binary -> RawFrame(RawFrame.BINARY, true, 0, data, compress)
     is Frame.Ping -> RawFrame(RawFrame.PING, true, 0, data)
     is Frame.Pong -> RawFrame(RawFrame.PONG, true, 0, data)
     is Frame.Close -> RawFrame(RawFrame.CLOSE, true, 0, MessageAssembler.closePayload(code, reason))

@@ -55,6 +55,10 @@ public class HandshakeResponse private constructor(
     /** This `101` followed, in the same write, by [bytes] (e.g. a frame header). */
     public fun followedBy(bytes: ByteArray): HandshakeResponse = bent(overrides, trailing + bytes)
 
+    /** True when [withHeader] or [withoutHeader] set header [name]. */
+    @JvmSynthetic
+    internal fun overridesHeader(name: String): Boolean = overrides.keys.any { it.equals(name, ignoreCase = true) }
+
     private fun bent(o: Map<String, String?>, t: ByteArray): HandshakeResponse {
         check(status == 101) { "only an accepting response can be bent" }
         return HandshakeResponse(status, subprotocol, headers, body, o, t)

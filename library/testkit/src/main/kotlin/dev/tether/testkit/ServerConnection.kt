@@ -1,5 +1,6 @@
 package dev.tether.testkit
 
+import dev.tether.testkit.internal.ServerDeflate
 import java.io.BufferedInputStream
 import java.io.IOException
 import java.io.OutputStream
@@ -26,7 +27,13 @@ public class ServerConnection internal constructor(
     public val handshake: HandshakeRequest,
     /** A number unique within the server, from 1, in accept order. */
     public val id: Int,
+    private val deflate: ServerDeflate? = null,
 ) {
+    /** True when this connection agreed permessage-deflate (see [ServerCompression]). */
+    public val compressed: Boolean get() = deflate != null
+    private var deflaterEnded = false // guarded by output
+    private var inCompressedMessage = false // reader thread
+
     private val output: OutputStream = socket.getOutputStream()
     private val frames = LinkedBlockingQueue<WireFrame>()
     private val all = ArrayList<WireFrame>() // guarded by allLock
@@ -61,7 +68,7 @@ public class ServerConnection internal constructor(
         try {
             while (true) {
                 readingLock.withLock { while (!reading) readingResumed.await() }
-                val f = WireFrame.read(input)
+                val f = inflated(WireFrame.read(input))
                 // a read already blocked when reading stopped holds its frame until reading resumes
                 readingLock.withLock { while (!reading) readingResumed.await() }
                 allLock.withLock {
@@ -85,14 +92,45 @@ public class ServerConnection internal constructor(
             shutdown()
         } catch (e: IllegalArgumentException) {
             shutdown()
+        } catch (e: java.util.zip.DataFormatException) {
+            shutdown()
+        } finally {
+            deflate?.endInflater()
         }
     }
 
-    /** Sends a text frame. */
-    public fun sendText(text: String): Unit = write(WireFrame.encode(WireFrame.TEXT, text.toByteArray(Charsets.UTF_8)))
+    /** [f] with its payload inflated when it belongs to a compressed message (RSV1 on the message's first frame). */
+    private fun inflated(f: WireFrame): WireFrame {
+        val d = deflate ?: return f
+        when (f.opcode) {
+            WireFrame.TEXT, WireFrame.BINARY -> inCompressedMessage = f.rsv and 4 != 0
+            WireFrame.CONTINUATION -> {}
+            else -> return f
+        }
+        if (!inCompressedMessage) return f
+        val raw = f.payload
+        return WireFrame(f.opcode, f.fin, f.rsv, d.inflate(raw, f.fin), raw.size)
+    }
 
-    /** Sends a binary frame. */
-    public fun sendBinary(bytes: ByteArray): Unit = write(WireFrame.encode(WireFrame.BINARY, bytes))
+    /** Sends a message, compressed (RSV1) when this connection agreed permessage-deflate and [compress] is true. */
+    private fun sendMessage(opcode: Int, payload: ByteArray, compress: Boolean = true) {
+        val d = deflate
+        if (d == null || !compress) return write(WireFrame.encode(opcode, payload))
+        synchronized(output) {
+            if (deflaterEnded) throw IOException("the connection is closed")
+            output.write(WireFrame.encode(opcode, d.deflate(payload), rsv = 4))
+            output.flush()
+        }
+    }
+
+    /** Sends a text frame (compressed when the connection agreed permessage-deflate). */
+    public fun sendText(text: String): Unit = sendMessage(WireFrame.TEXT, text.toByteArray(Charsets.UTF_8))
+
+    /** Sends a text frame uncompressed, even when the connection agreed permessage-deflate. */
+    public fun sendTextUncompressed(text: String): Unit = sendMessage(WireFrame.TEXT, text.toByteArray(Charsets.UTF_8), compress = false)
+
+    /** Sends a binary frame (compressed when the connection agreed permessage-deflate). */
+    public fun sendBinary(bytes: ByteArray): Unit = sendMessage(WireFrame.BINARY, bytes)
 
     /** Sends a ping. */
     @JvmOverloads
@@ -157,7 +195,7 @@ public class ServerConnection internal constructor(
             val f = nextFrame(Duration.ofDays(1)) ?: return
             when (f.opcode) {
                 WireFrame.TEXT, WireFrame.BINARY -> try {
-                    write(WireFrame.encode(f.opcode, f.payload))
+                    sendMessage(f.opcode, f.payload)
                 } catch (e: IOException) {
                     return
                 }
@@ -249,6 +287,12 @@ public class ServerConnection internal constructor(
             socket.close()
         } catch (e: IOException) {
             // ignore
+        }
+        if (deflate != null) {
+            synchronized(output) {
+                if (!deflaterEnded) deflate.endDeflater()
+                deflaterEnded = true
+            }
         }
         closed.countDown()
     }

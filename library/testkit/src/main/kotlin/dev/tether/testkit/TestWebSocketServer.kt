@@ -1,6 +1,7 @@
 package dev.tether.testkit
 
 import dev.tether.testkit.internal.DaemonThreads
+import dev.tether.testkit.internal.ServerDeflate
 import java.io.BufferedInputStream
 import java.io.IOException
 import java.net.ServerSocket
@@ -60,6 +61,13 @@ public class TestWebSocketServer @JvmOverloads constructor(
      */
     @Volatile
     public var tls: TestCertificate? = null
+
+    /**
+     * permessage-deflate as this server agrees to it when a client offers it; null (the default) agrees to no
+     * extension, like a server without compression. Read at each upgrade.
+     */
+    @Volatile
+    public var compression: ServerCompression? = null
 
     /** With [tls]: require a client certificate, trusting exactly this one. Null (the default) asks for none. */
     @Volatile
@@ -180,10 +188,14 @@ public class TestWebSocketServer @JvmOverloads constructor(
             val accept = Base64.getEncoder().encodeToString(
                 MessageDigest.getInstance("SHA-1").digest((request.second + GUID).toByteArray(Charsets.ISO_8859_1)),
             )
-            val conn = ServerConnection(client, input, request.first, ids.incrementAndGet())
+            val agreed = compression?.takeIf { !response.overridesHeader("Sec-WebSocket-Extensions") }
+                ?.answer(request.first.headers["sec-websocket-extensions"].orEmpty())
+            val answer = if (agreed == null) response else response.withHeader("Sec-WebSocket-Extensions", agreed.header)
+            val deflate = agreed?.let { ServerDeflate(it.serverNoContextTakeover, it.serverWindowBits) }
+            val conn = ServerConnection(client, input, request.first, ids.incrementAndGet(), deflate)
             onAccept.run(conn)
             // Recorded before the client can see the 101, and under the write lock so no frame precedes it.
-            conn.open(response.acceptBytes(accept)) {
+            conn.open(answer.acceptBytes(accept)) {
                 live.add(conn)
                 all.add(conn)
                 accepted.add(conn)

@@ -10,12 +10,15 @@ import java.io.InputStream
  * @property opcode 0 continuation, 1 text, 2 binary, 8 close, 9 ping, 10 pong (or a reserved value).
  * @property fin the FIN bit.
  * @property rsv the RSV1..RSV3 bits as a number from 0 to 7 (RSV1 = 4).
+ * @property wireLength the payload's length on the wire: for a frame the test server inflated (permessage-deflate,
+ *   see [ServerCompression]) the compressed length, else the payload's size.
  */
-public class WireFrame(
+public class WireFrame @JvmOverloads constructor(
     public val opcode: Int,
     public val fin: Boolean,
     public val rsv: Int,
     payload: ByteArray,
+    public val wireLength: Int = payload.size,
 ) {
     private val data: ByteArray = payload.copyOf()
 

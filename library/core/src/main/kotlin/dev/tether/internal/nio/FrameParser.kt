@@ -4,6 +4,7 @@ import dev.tether.CloseCodes
 import dev.tether.TetherException
 import dev.tether.internal.RawFrame
 import dev.tether.internal.Utf8Validator
+import dev.tether.internal.deflate.MessageInflater
 import java.nio.ByteBuffer
 
 /**
@@ -12,7 +13,11 @@ import java.nio.ByteBuffer
  * control frames (unfragmented, at most 125 bytes), fragment order and the fragment count. Text is validated as UTF-8
  * as its bytes arrive, so invalid text fails (1007) inside a single frame, before the frame is complete.
  *
- * Emits frames whose continuation opcode is replaced by that of the message. Throws
+ * With permessage-deflate ([inflater] set once the upgrade agreed it), RSV1 marks the first frame of a compressed
+ * message and is refused anywhere else (1002); such frames are inflated as they complete, the inflated size counting
+ * against the message limit (1009) and the inflated text checked as UTF-8 (1007). Without it, any RSV bit fails.
+ *
+ * Emits frames whose continuation opcode is replaced by that of the message, inflated, with no RSV bits. Throws
  * [TetherException.ProtocolViolation] or [TetherException.FrameTooLarge]; after that the parser is spent.
  * Not thread-safe: owned by the connection's event loop.
  */
@@ -30,7 +35,11 @@ internal class FrameParser(
     private var fin = false
     private var rsv = 0
 
+    /** Set by the session when the upgrade agreed permessage-deflate; loop thread. */
+    var inflater: MessageInflater? = null
+
     private var messageOpcode = 0
+    private var messageCompressed = false
     private var messageSize = 0L
     private var fragments = 0
     private val utf8 = Utf8Validator()
@@ -75,6 +84,15 @@ internal class FrameParser(
         }
         headerLen = 0
         if (masked) violation("a masked frame from the server")
+        if (rsv and 3 != 0) violation("RSV bits $rsv set without a negotiated extension")
+        val compressed = rsv != 0
+        if (compressed) {
+            when {
+                inflater == null -> violation("RSV1 set without a negotiated extension")
+                opcode >= RawFrame.CLOSE -> violation("RSV1 set on a control frame")
+                opcode == CONTINUATION -> violation("RSV1 set on a continuation frame")
+            }
+        }
         when (opcode) {
             RawFrame.CLOSE, RawFrame.PING, RawFrame.PONG -> {
                 if (!fin) violation("a fragmented control frame")
@@ -88,12 +106,15 @@ internal class FrameParser(
         if (opcode < RawFrame.CLOSE) {
             if (opcode != CONTINUATION) {
                 messageOpcode = opcode
+                messageCompressed = compressed
                 messageSize = 0
                 fragments = 0
                 utf8.reset()
             }
-            messageSize += length
-            if (messageSize > maxMessageSize) throw TetherException.FrameTooLarge(messageSize, maxMessageSize)
+            if (!messageCompressed) { // a compressed message counts its inflated bytes, as they are inflated
+                messageSize += length
+                if (messageSize > maxMessageSize) throw TetherException.FrameTooLarge(messageSize, maxMessageSize)
+            }
             if (++fragments > maxFragments) {
                 throw TetherException.ProtocolViolation(CloseCodes.TOO_BIG, "a message in more than $maxFragments fragments")
             }
@@ -108,7 +129,7 @@ internal class FrameParser(
         buf.get(p, filled, n)
         val from = filled
         filled += n
-        if (opcode < RawFrame.CLOSE && messageOpcode == RawFrame.TEXT) { // a data frame of a text message
+        if (opcode < RawFrame.CLOSE && messageOpcode == RawFrame.TEXT && !messageCompressed) { // uncompressed text
             if (!utf8.feed(p, from, filled)) {
                 throw TetherException.ProtocolViolation(CloseCodes.INVALID_PAYLOAD, "text message is not valid UTF-8")
             }
@@ -119,19 +140,24 @@ internal class FrameParser(
         }
     }
 
-    private fun complete(p: ByteArray) {
+    private fun complete(wire: ByteArray) {
         if (opcode >= RawFrame.CLOSE) {
-            sink(RawFrame(opcode, true, rsv, p))
+            sink(RawFrame(opcode, true, 0, wire))
             return
         }
         val type = messageOpcode
+        var p = wire
+        if (messageCompressed) {
+            p = inflater!!.inflate(wire, fin, messageSize, if (type == RawFrame.TEXT) utf8 else null)
+            messageSize += p.size
+        }
         if (fin) {
             if (type == RawFrame.TEXT && !utf8.isComplete) {
                 throw TetherException.ProtocolViolation(CloseCodes.INVALID_PAYLOAD, "text message ends inside a UTF-8 sequence")
             }
             messageOpcode = 0
         }
-        sink(RawFrame(type, fin, rsv, p))
+        sink(RawFrame(type, fin, 0, p))
     }
 
     private fun violation(detail: String): Nothing =

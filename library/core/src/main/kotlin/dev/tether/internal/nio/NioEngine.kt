@@ -79,7 +79,7 @@ internal class NioEngine(
         }
         val channel = tunnel ?: SocketChannel.open()
         val loop = group.acquire()
-        val session = NioSession(loop, settings, Upgrade(request, uri, settings.userAgent), url)
+        val session = NioSession(loop, settings, Upgrade(request, uri, settings.userAgent, settings.compression), url)
         try {
             channel.configureBlocking(false)
             channel.setOption(StandardSocketOptions.TCP_NODELAY, true)

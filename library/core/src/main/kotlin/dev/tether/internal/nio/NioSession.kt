@@ -8,6 +8,8 @@ import dev.tether.engine.EngineSupport
 import dev.tether.internal.MessageAssembler
 import dev.tether.internal.RawFrame
 import dev.tether.internal.TransportSession
+import dev.tether.internal.deflate.MessageDeflater
+import dev.tether.internal.deflate.MessageInflater
 import kotlinx.coroutines.CancellableContinuation
 import kotlinx.coroutines.CompletableDeferred
 import kotlinx.coroutines.CoroutineDispatcher
@@ -106,7 +108,7 @@ internal class NioSession(
             readBody(buf)
             return
         }
-        val subprotocol = try {
+        val accepted = try {
             upgrade.validate(head, url)
         } catch (e: TetherException.HandshakeFailed) {
             phase = Phase.FAILED
@@ -115,7 +117,11 @@ internal class NioSession(
             return
         }
         phase = Phase.OPEN
-        val hs = Handshake(url, 101, head.headers, subprotocol, socket.tlsProtocol)
+        accepted.deflate?.let { params ->
+            parser.inflater = MessageInflater(params, settings.maxMessageSize)
+            deflater = MessageDeflater(params, settings.compression.level)
+        }
+        val hs = Handshake(url, 101, head.headers, accepted.subprotocol, socket.tlsProtocol)
         opened = hs
         outcome.complete(Outcome.Open(hs))
         parse(buf)
@@ -188,6 +194,8 @@ internal class NioSession(
 
     override fun onClosed(cause: TetherException) {
         socketClosed.complete(Unit)
+        parser.inflater?.release()
+        deflater?.let { d -> synchronized(d) { d.release(); deflaterReleased = true } }
         if (!outcome.isCompleted) {
             val tlsCause = cause.cause as? javax.net.ssl.SSLException // e.g. a TLS 1.3 alert after our Finished
             outcome.completeExceptionally(
@@ -235,11 +243,35 @@ internal class NioSession(
         if (paused.get()) loop.execute { if (paused.compareAndSet(true, false) && phase == Phase.OPEN) socket.setReading(true) }
     }
 
+    /** Set when the upgrade agreed permessage-deflate; used under its own lock. */
+    @Volatile
+    private var deflater: MessageDeflater? = null
+    private var deflaterReleased = false // guarded by the deflater's lock
+    private val threshold = settings.compression.threshold
+
+    /**
+     * Encodes [frame] and queues it on the socket. A data message at or above the threshold is compressed first, when
+     * the extension was agreed and the sender did not opt out; compressing and queueing happen under one lock, so the
+     * server inflates messages in the order they were compressed.
+     */
+    private fun write(frame: RawFrame) {
+        val d = deflater
+        if (d == null || !frame.compress || frame.opcode >= RawFrame.CLOSE || !frame.fin || frame.data.size < threshold) {
+            socket.write(encoder.encode(frame.opcode, frame.data, frame.fin, frame.rsv))
+            return
+        }
+        synchronized(d) {
+            socket.checkOpen()
+            if (deflaterReleased) throw TetherException.ConnectionLost("the connection is closed", byPeer = false)
+            socket.write(encoder.encode(frame.opcode, d.deflate(frame.data), true, RSV1))
+        }
+    }
+
     override fun writeNow(frame: RawFrame, committed: (() -> Unit)?): CompletableDeferred<Unit>? {
         if (socket.backlog > MAX_BACKLOG) return null
         committed?.invoke()
         try {
-            socket.write(encoder.encode(frame.opcode, frame.data, frame.fin, frame.rsv))
+            write(frame)
         } catch (e: TetherException) {
             return null
         }
@@ -251,7 +283,7 @@ internal class NioSession(
 
     override suspend fun send(frame: RawFrame) {
         if (socket.backlog > MAX_BACKLOG) flush()
-        socket.write(encoder.encode(frame.opcode, frame.data, frame.fin, frame.rsv))
+        write(frame)
     }
 
     override suspend fun flush() {
@@ -276,6 +308,7 @@ internal class NioSession(
 
     private companion object {
         const val SNIPPET = 1024
+        const val RSV1 = 4
         const val HIGH_WATER = 64
         const val LOW_WATER = 16
         const val MAX_BACKLOG = 4L shl 20

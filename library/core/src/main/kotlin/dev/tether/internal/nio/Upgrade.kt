@@ -1,6 +1,9 @@
 package dev.tether.internal.nio
 
+import dev.tether.CompressionConfig
 import dev.tether.ConnectRequest
+import dev.tether.internal.deflate.DeflateNegotiation
+import dev.tether.internal.deflate.DeflateParams
 import dev.tether.TetherException
 import java.net.URI
 import java.security.MessageDigest
@@ -11,7 +14,12 @@ import java.util.Base64
  * The HTTP/1.1 upgrade (RFC 6455 §4.1): the request Tether writes, and the strict check of the server's answer.
  * [key] is fresh for every attempt.
  */
-internal class Upgrade(private val request: ConnectRequest, private val uri: URI, private val userAgent: String?) {
+internal class Upgrade(
+    private val request: ConnectRequest,
+    private val uri: URI,
+    private val userAgent: String?,
+    private val compression: CompressionConfig? = null,
+) {
     val key: String = ByteArray(16).also { RANDOM.nextBytes(it) }.let { Base64.getEncoder().encodeToString(it) }
 
     /** The request head, in ISO-8859-1 (header values were checked for CR/LF when configured). */
@@ -30,6 +38,9 @@ internal class Upgrade(private val request: ConnectRequest, private val uri: URI
         if (request.subprotocols.isNotEmpty()) {
             sb.append("Sec-WebSocket-Protocol: ").append(request.subprotocols.joinToString(", ")).append("\r\n")
         }
+        if (compression != null && compression.enabled) {
+            sb.append("Sec-WebSocket-Extensions: ").append(DeflateNegotiation.offer(compression)).append("\r\n")
+        }
         if (userAgent != null && "user-agent" !in user) sb.append("User-Agent: ").append(userAgent).append("\r\n")
         val userInfo = uri.rawUserInfo
         if (userInfo != null && "authorization" !in user) {
@@ -42,11 +53,14 @@ internal class Upgrade(private val request: ConnectRequest, private val uri: URI
         return sb.toString().toByteArray(Charsets.UTF_8)
     }
 
+    /** What a valid `101` agreed to: the subprotocol and permessage-deflate, each or both null. */
+    class Accepted(val subprotocol: String?, val deflate: DeflateParams?)
+
     /**
      * Checks a `101` answer: `Upgrade` and `Connection` tokens, `Sec-WebSocket-Accept`, and a subprotocol and
-     * extensions only as offered. Returns the selected subprotocol; throws [TetherException.HandshakeFailed].
+     * extensions only as offered. Throws [TetherException.HandshakeFailed].
      */
-    fun validate(response: HttpHead, url: String): String? {
+    fun validate(response: HttpHead, url: String): Accepted {
         fun fail(detail: String): Nothing =
             throw TetherException.HandshakeFailed(url, response.status, response.headers, "", null, detail)
 
@@ -64,15 +78,16 @@ internal class Upgrade(private val request: ConnectRequest, private val uri: URI
             accept.isEmpty() -> fail("the 101 response has no Sec-WebSocket-Accept header")
             accept.size > 1 || accept[0].trim() != expected -> fail("the server's Sec-WebSocket-Accept does not match the key sent")
         }
-        val extensions = response.values("sec-websocket-extensions").flatMap { it.split(',') }.map { it.trim() }.filter { it.isNotEmpty() }
-        if (extensions.isNotEmpty()) {
-            fail("the server named extension \"${extensions.first().substringBefore(';').trim()}\", which was not offered")
+        val deflate = try {
+            DeflateNegotiation.accept(compression, response.values("sec-websocket-extensions"))
+        } catch (e: IllegalArgumentException) {
+            fail(e.message ?: "an invalid Sec-WebSocket-Extensions answer")
         }
         val protocols = response.values("sec-websocket-protocol").flatMap { it.split(',') }.map { it.trim() }.filter { it.isNotEmpty() }
         if (protocols.size > 1) fail("the server selected several subprotocols: $protocols")
-        val selected = protocols.firstOrNull() ?: return null
-        if (selected !in request.subprotocols) fail("server selected subprotocol \"$selected\", which was not offered")
-        return selected
+        val selected = protocols.firstOrNull()
+        if (selected != null && selected !in request.subprotocols) fail("server selected subprotocol \"$selected\", which was not offered")
+        return Accepted(selected, deflate)
     }
 
     companion object {
