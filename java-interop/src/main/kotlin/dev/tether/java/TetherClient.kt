@@ -202,6 +202,32 @@ public class TetherClient private constructor(
         /** Lets [selector] pick the proxy per URL (e.g. `ProxySelector.getDefault()`); [proxy] wins when both are set. */
         public fun proxySelector(selector: java.net.ProxySelector): Builder = step { proxySelector(selector) }
 
+        /**
+         * Offers permessage-deflate (RFC 7692) or not (default true, Tether's own engine). Once the server agrees,
+         * incoming compressed messages are inflated (counted against [maxMessageSize] as they grow) and outgoing ones
+         * of at least [compressionThreshold] bytes are compressed; send `new Frame.Text(text, false)` to keep one
+         * message uncompressed.
+         */
+        public fun compression(enabled: Boolean): Builder = step { compression { this.enabled = enabled } }
+
+        /** Outgoing messages below [bytes] go uncompressed (default 1024; 0 compresses all). */
+        public fun compressionThreshold(bytes: Int): Builder = step { compression { threshold = bytes } }
+
+        /** The zlib level for outgoing messages, 1 (fastest) to 9 (smallest); default 6. */
+        public fun compressionLevel(level: Int): Builder = step { compression { this.level = level } }
+
+        /** The largest window (8..15 bits) Tether offers to compress with (default 15: whatever the server allows). */
+        public fun compressionClientMaxWindowBits(bits: Int): Builder = step { compression { clientMaxWindowBits = bits } }
+
+        /** Asks the server to compress with at most a window of [bits] (8..15); by default Tether asks for none. */
+        public fun compressionServerMaxWindowBits(bits: Int): Builder = step { compression { serverMaxWindowBits = bits } }
+
+        /** Compresses each outgoing message on its own (less memory, larger output); default false. */
+        public fun compressionClientNoContextTakeover(enabled: Boolean): Builder = step { compression { clientNoContextTakeover = enabled } }
+
+        /** Asks the server to compress each message on its own; default false. */
+        public fun compressionServerNoContextTakeover(enabled: Boolean): Builder = step { compression { serverNoContextTakeover = enabled } }
+
         /** Header names whose values are never logged (credentials headers always are hidden). */
         public fun sensitiveHeaders(vararg names: String): Builder = step { sensitiveHeaders(*names) }
 

@@ -72,6 +72,8 @@ class TetherClientTest {
                 .proxySelector(java.net.ProxySelector.getDefault())
                 .tls(javax.net.ssl.SSLContext.getDefault()).tls(defaultTrustManagers(), null)
                 .userAgent("java-test/1").maxFragments(100)
+                .compression(true).compressionThreshold(512).compressionLevel(3).compressionClientMaxWindowBits(12)
+                .compressionServerMaxWindowBits(10).compressionClientNoContextTakeover(true).compressionServerNoContextTakeover(false)
                 .listener(new Listener() { }).callbackExecutor(Runnable::run)
                 .onError((e, attempt) -> ConnectionDecision.reconnect()).onDisconnect((d, attempt) -> ConnectionDecision.reconnect())
                 .connectProvider((attempt, defaults) -> CompletableFuture.completedFuture(defaults))
@@ -86,6 +88,10 @@ class TetherClientTest {
                 .getMessage().contains("idleTimeout"));
         assertTrue(assertThrows(IllegalArgumentException.class, () -> TetherClient.builder("ws://127.0.0.1:9/").maxMissedPongs(-1))
                 .getMessage().contains("maxMissedPongs"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> TetherClient.builder("ws://127.0.0.1:9/").compressionClientMaxWindowBits(7))
+                .getMessage().contains("compression.clientMaxWindowBits"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> TetherClient.builder("ws://127.0.0.1:9/").compressionThreshold(-1))
+                .getMessage().contains("compression.threshold"));
         assertThrows(IllegalArgumentException.class, () -> ConnectionDecision.close(1005, ""));
         assertEquals(ConnectionDecision.stayDown(), ConnectionDecision.stayDown());
         assertEquals("ReconnectAfter(1s)", ConnectionDecision.reconnectAfter(Duration.ofSeconds(1)).toString());
@@ -379,6 +385,31 @@ class TetherClientTest {
             conn.sendText("via proxy").get(5, TimeUnit.SECONDS);
             assertEquals("via proxy", ((Frame.Text) conn.receive(Duration.ofSeconds(5)).orElseThrow()).getText());
             assertEquals("127.0.0.1:" + server.getPort(), proxy.getTunnels().awaitItem(Duration.ofSeconds(5)));
+            conn.close(1000, "").get(5, TimeUnit.SECONDS);
+        }
+    }
+
+    @Test
+    void compressionFromJavaWithAPerMessageOptOut() throws Exception {
+        try (TestWebSocketServer server = new TestWebSocketServer()) {
+            server.setCompression(new dev.tether.testkit.ServerCompression());
+            server.start();
+            TetherConnection conn = quick(server.url()).compressionThreshold(0).build().connect().get(5, TimeUnit.SECONDS);
+            conn.sendText("squeezed").get(5, TimeUnit.SECONDS);
+            conn.send(new Frame.Text("as is", false)).get(5, TimeUnit.SECONDS);
+            List<WireFrame> got = server.getConnections().get(0).awaitReceived(2, FIVE);
+            assertEquals(4, got.get(0).getRsv());
+            assertEquals("squeezed", got.get(0).getText());
+            assertEquals(0, got.get(1).getRsv());
+            assertEquals("squeezed", ((Frame.Text) conn.receive(FIVE).orElseThrow()).getText());
+            assertEquals("as is", ((Frame.Text) conn.receive(FIVE).orElseThrow()).getText());
+            conn.close(1000, "").get(5, TimeUnit.SECONDS);
+        }
+        try (TestWebSocketServer server = new TestWebSocketServer()) {
+            server.setCompression(new dev.tether.testkit.ServerCompression());
+            server.start();
+            TetherConnection conn = quick(server.url()).compression(false).build().connect().get(5, TimeUnit.SECONDS);
+            assertNull(server.getHandshakeRequests().get(0).header("Sec-WebSocket-Extensions"));
             conn.close(1000, "").get(5, TimeUnit.SECONDS);
         }
     }

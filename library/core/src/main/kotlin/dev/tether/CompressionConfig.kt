@@ -33,12 +33,6 @@ public class CompressionConfig internal constructor(
         if (!enabled) "CompressionConfig(off)" else "CompressionConfig(threshold=$threshold, level=$level, " +
             "clientMaxWindowBits=$clientMaxWindowBits, serverMaxWindowBits=$serverMaxWindowBits, " +
             "clientNoContextTakeover=$clientNoContextTakeover, serverNoContextTakeover=$serverNoContextTakeover)"
-
-    internal companion object {
-        /** The default [threshold]: smaller messages gain little and cost a zlib call each (OkHttp uses the same). */
-        const val DEFAULT_THRESHOLD: Int = 1024
-        const val DEFAULT_LEVEL: Int = 6
-    }
 }
 
 /**
@@ -51,14 +45,14 @@ public class CompressionBuilder internal constructor() {
     public var enabled: Boolean = true
 
     /** Outgoing messages below this many bytes are not compressed (default 1024; 0 compresses every message). */
-    public var threshold: Int = CompressionConfig.DEFAULT_THRESHOLD
+    public var threshold: Int = DEFAULT_THRESHOLD
         set(value) {
             require(value >= 0) { "compression.threshold must be >= 0, was $value" }
             field = value
         }
 
     /** The zlib level, 1..9 (default 6). */
-    public var level: Int = CompressionConfig.DEFAULT_LEVEL
+    public var level: Int = DEFAULT_LEVEL
         set(value) {
             require(value in 1..9) { "compression.level must be between 1 and 9, was $value" }
             field = value
@@ -89,3 +83,7 @@ public class CompressionBuilder internal constructor() {
         enabled, threshold, level, clientMaxWindowBits, serverMaxWindowBits, clientNoContextTakeover, serverNoContextTakeover,
     )
 }
+
+/** Smaller messages gain little and cost a zlib call each (OkHttp's minimum is the same). */
+private const val DEFAULT_THRESHOLD: Int = 1024
+private const val DEFAULT_LEVEL: Int = 6

@@ -5,7 +5,7 @@ package dev.tether.engine
  * [rsv] holds RSV1..RSV3 as a number from 0 to 7 (RSV1 = 4). [data] is not copied: the receiver owns it.
  */
 @TetherEngineApi
-public class EngineFrame(
+public class EngineFrame @JvmOverloads constructor(
     /** 1 text, 2 binary, 8 close, 9 ping, 10 pong (or a reserved value the engine saw). */
     public val opcode: Int,
     /** The FIN bit. */
