@@ -2,6 +2,7 @@
 //   /echo     echoes every message (text as text, binary as binary)
 //   /push     on a text message "push N", sends N 64-byte text messages as fast as the socket takes them
 //   /idle     accepts and stays silent (answers pings: ws does that itself)
+//   /echo-deflate  as /echo, but agrees to permessage-deflate and compresses every message (threshold 0, zlib level 6)
 // A text message "restart" on /control drops every connection abruptly and stops listening for RESTART_MS,
 // then listens again on the same port (a server crash and restart, for the fleet scenario).
 // Prints "listening PORT" on stdout once ready. Port from argv[2] (0 = any free port).
@@ -14,10 +15,23 @@ const PUSH_MESSAGE = 'x'.repeat(64);
 let port = Number(process.argv[2] || 0);
 let server;
 let wss;
+let wssDeflate;
 
 function start(onReady) {
   server = http.createServer((req, res) => { res.writeHead(404); res.end(); });
-  wss = new WebSocketServer({ server, maxPayload: 64 * 1024 * 1024, perMessageDeflate: false });
+  wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 * 1024, perMessageDeflate: false });
+  wssDeflate = new WebSocketServer({
+    noServer: true,
+    maxPayload: 64 * 1024 * 1024,
+    perMessageDeflate: { threshold: 0, zlibDeflateOptions: { level: 6 } },
+  });
+  server.on('upgrade', (req, socket, head) => {
+    const target = req.url.split('?')[0] === '/echo-deflate' ? wssDeflate : wss;
+    target.handleUpgrade(req, socket, head, (ws) => target.emit('connection', ws, req));
+  });
+  wssDeflate.on('connection', (ws) => {
+    ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
+  });
   wss.on('connection', (ws, req) => {
     const path = req.url.split('?')[0];
     if (path === '/echo') {
@@ -49,7 +63,9 @@ function start(onReady) {
 
 function restart() {
   for (const client of wss.clients) client.terminate();
+  for (const client of wssDeflate.clients) client.terminate();
   wss.close();
+  wssDeflate.close();
   server.close();
   server.closeAllConnections && server.closeAllConnections();
   setTimeout(() => start(() => process.stderr.write('restarted\n')), RESTART_MS);

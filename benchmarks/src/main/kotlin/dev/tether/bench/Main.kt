@@ -11,6 +11,8 @@ fun main(args: Array<String>) {
         if (scenario == "fleet") {
             fleet(base, args[3].toInt())
         } else {
+            // the -deflate variants: the library compresses every message (threshold 0) and checks it agreed deflate
+            if (scenario.endsWith("-deflate")) System.setProperty("bench.deflate", "true")
             val lib = Lib.of(libName)
             try {
                 when (scenario) {
@@ -19,6 +21,8 @@ fun main(args: Array<String>) {
                     "bulk" -> bulk(lib, base)
                     "idle" -> idle(lib, base, args[3].toInt())
                     "push" -> push(lib, base)
+                    "echo-deflate" -> echo(lib, base, path = "/echo-deflate")
+                    "bulk-deflate" -> bulk(lib, base, path = "/echo-deflate")
                     else -> error("unknown scenario $scenario")
                 }
             } finally {

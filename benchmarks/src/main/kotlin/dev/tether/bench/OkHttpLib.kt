@@ -17,12 +17,16 @@ class OkHttpLib : Lib {
     private val client = OkHttpClient.Builder()
         .dispatcher(Dispatcher().apply { maxRequests = 100_000; maxRequestsPerHost = 100_000 })
         .readTimeout(0, TimeUnit.MILLISECONDS)
+        .apply { if (DEFLATE) minWebSocketMessageToCompress(0) }
         .build()
 
     override fun open(url: String, handler: Handler?): Conn {
         val opened = CompletableFuture<WebSocket>()
         val ws = client.newWebSocket(Request.Builder().url(url.replace("ws://", "http://")).build(), object : WebSocketListener() {
             override fun onOpen(webSocket: WebSocket, response: Response) {
+                if (DEFLATE && response.header("Sec-WebSocket-Extensions") == null) {
+                    opened.completeExceptionally(IllegalStateException("permessage-deflate was not agreed"))
+                }
                 opened.complete(webSocket)
             }
 

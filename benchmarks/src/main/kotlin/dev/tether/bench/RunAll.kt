@@ -91,5 +91,22 @@ private fun table(libs: List<String>, results: List<Triple<String, String, Map<S
                 "${cell(lib, "push", "msgPerSec", 0)} | ${cell(lib, "push", "cpuUsPerMsg", 2)} |",
         )
     }
+    if (results.any { it.second.endsWith("-deflate") }) {
+        fun ratio(lib: String, key: String, scenario: String): String {
+            val plain = median(results.filter { it.first == lib && it.second == scenario }.mapNotNull { it.third[key] })
+            val packed = median(results.filter { it.first == lib && it.second == "$scenario-deflate" }.mapNotNull { it.third[key] })
+            return if (plain == null || packed == null) "–" else "%.2f×".format(packed / plain)
+        }
+        sb.appendLine()
+        sb.appendLine("| library | (a) deflate msg/s | (a) deflate CPU µs/msg | CPU ratio to (a) | (c) deflate MiB/s | (c) deflate CPU ms/MiB | CPU ratio to (c) |")
+        sb.appendLine("|---|---|---|---|---|---|---|")
+        for (lib in libs) {
+            sb.appendLine(
+                "| $lib | ${cell(lib, "echo-deflate", "msgPerSec", 0)} | ${cell(lib, "echo-deflate", "cpuUsPerMsg", 2)} | " +
+                    "${ratio(lib, "cpuUsPerMsg", "echo")} | ${cell(lib, "bulk-deflate", "mibPerSec", 0)} | " +
+                    "${cell(lib, "bulk-deflate", "cpuMsPerMib", 2)} | ${ratio(lib, "cpuMsPerMib", "bulk")} |",
+            )
+        }
+    }
     return sb.toString()
 }

@@ -24,12 +24,12 @@ inline fun measure(count: Long, block: () -> Unit): Measure {
 private val MSG64 = "m".repeat(64)
 
 /** (a) 64-byte text echo with [inFlight] messages always in flight; [total] messages measured after a warm-up. */
-fun echo(lib: Lib, base: String, inFlight: Int = 256, total: Long = 400_000, warmup: Long = 100_000): Map<String, Any> {
+fun echo(lib: Lib, base: String, inFlight: Int = 256, total: Long = 400_000, warmup: Long = 100_000, path: String = "/echo"): Map<String, Any> {
     fun round(n: Long): Measure {
         val sent = AtomicLong(inFlight.toLong())
         val done = CountDownLatch(1)
         val received = AtomicLong()
-        val conn = lib.open("$base/echo", Handler {
+        val conn = lib.open("$base$path", Handler {
             val r = received.incrementAndGet()
             if (r == n) done.countDown()
             if (sent.incrementAndGet() <= n) MSG64 else null
@@ -73,13 +73,13 @@ fun roundTrip(lib: Lib, base: String, total: Int = 50_000, warmup: Int = 20_000)
 }
 
 /** (c) 1 MiB binary echo, two in flight: MiB/s and CPU milliseconds per MiB. */
-fun bulk(lib: Lib, base: String, total: Long = 400, warmup: Long = 100): Map<String, Any> {
+fun bulk(lib: Lib, base: String, total: Long = 400, warmup: Long = 100, path: String = "/echo"): Map<String, Any> {
     val payload = ByteArray(1 shl 20) { (it % 251).toByte() }
     fun round(n: Long): Measure {
         val sent = AtomicLong(2)
         val received = AtomicLong()
         val done = CountDownLatch(1)
-        val conn = lib.open("$base/echo", Handler { msg ->
+        val conn = lib.open("$base$path", Handler { msg ->
             check((msg as ByteArray).size == payload.size)
             if (received.incrementAndGet() == n) done.countDown()
             if (sent.incrementAndGet() <= n) payload else null

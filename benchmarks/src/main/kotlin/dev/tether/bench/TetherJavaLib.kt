@@ -21,6 +21,7 @@ class TetherJavaLib : Lib {
 
     private fun client(url: String, handler: Handler?): TetherClient {
         val b = TetherClient.builder(url).logInfo(false).maxFrameSize(64L shl 20).maxMessageSize(64L shl 20)
+            .compressionThreshold(if (DEFLATE) 0 else 1024)
         System.getProperty("bench.incoming")?.let { b.incomingBuffer(it.toInt(), dev.tether.OverflowPolicy.SUSPEND) }
         when (System.getProperty("bench.javaExecutor")) { // experiments; the default is the facade's own default
             "default" -> b.callbackExecutor(kotlinx.coroutines.Dispatchers.Default.asExecutor())

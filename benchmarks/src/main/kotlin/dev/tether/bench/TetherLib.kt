@@ -11,6 +11,9 @@ import kotlinx.coroutines.cancel
 import kotlinx.coroutines.launch
 import kotlinx.coroutines.runBlocking
 
+/** True for the -deflate scenarios: every message compressed, both ways. */
+val DEFLATE: Boolean get() = System.getProperty("bench.deflate") == "true"
+
 /** Tether's Kotlin API: a connection per URL in one scope, a coroutine that receives and answers. */
 class TetherLib : Lib {
     override val name = "tether"
@@ -21,7 +24,8 @@ class TetherLib : Lib {
     override fun open(url: String, handler: Handler?): Conn {
         if (handler != null && System.getProperty("bench.hooks") == "true") return openWithHooks(url, handler)
         val conn = clients.computeIfAbsent(url) { client(it) }.connectIn(scope)
-        runBlocking { conn.awaitConnected() }
+        val connected = runBlocking { conn.awaitConnected() }
+        if (DEFLATE) check(connected.handshake.header("sec-websocket-extensions") != null) { "permessage-deflate was not agreed" }
         if (handler != null) receive(conn, handler)
         return TetherConn(conn)
     }
@@ -45,6 +49,7 @@ class TetherLib : Lib {
         maxFrameSize = 64L shl 20
         maxMessageSize = 64L shl 20
         System.getProperty("bench.incoming")?.let { incomingBuffer(it.toInt()) }
+        if (DEFLATE) compression { threshold = 0 }
     }
 
     private fun receive(conn: Connection, handler: Handler) {
