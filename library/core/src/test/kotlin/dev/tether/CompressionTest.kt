@@ -282,6 +282,30 @@ class CompressionTest : FunSpec({
         }
     }
 
+    test("client_no_context_takeover in the answer makes every message compress on its own") {
+        answering("permessage-deflate; client_no_context_takeover").use { server ->
+            val data = sampleJson(6_000)
+            quickClient(server.url()).connect().use { conn ->
+                conn.awaitConnected()
+                repeat(3) { conn.sendBinary(data) }
+                val frames = server.connections[0].awaitReceived(3, FIVE)
+                frames.forEach { f ->
+                    f.rsv shouldBe 4
+                    DeflateReader(f.payload).read() shouldBe data // each inflates from an empty history
+                }
+                frames[2].payload shouldBe frames[0].payload
+            }
+        }
+    }
+
+    test("invalid UTF-8 at the start of compressed text fails with 1007 before the rest is inflated") {
+        // 4 MB of text behind the bad bytes: checked only after inflating, the message would fail on its size (1009)
+        val text = byteArrayOf(0xC3.toByte(), 0x28) + ByteArray(4_000_000) { 'a'.code.toByte() }
+        val (d, close) = afterCompressedMisbehaviour { c -> c.sendFrame(TEXT, deflated(text, Deflater(9, true)), rsv = 4) }
+        d.code shouldBe 1007
+        close!!.closeCode shouldBe 1007
+    }
+
     test("quoted values and any case in the extension name are accepted") {
         answering("Permessage-Deflate; client_max_window_bits=\"9\"; server_max_window_bits=\"10\"").use { server ->
             quickClient(server.url()).connect().use { conn ->
