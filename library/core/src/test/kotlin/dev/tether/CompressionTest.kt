@@ -384,4 +384,22 @@ class CompressionTest : FunSpec({
         ZlibPool.deflatersAlive shouldBeLessThanOrEqualTo deflatersBefore + ZlibPool.CAPACITY
         ZlibPool.inflatersAlive shouldBeLessThanOrEqualTo inflatersBefore + ZlibPool.CAPACITY
     }
+
+    test("zlib state is given back when the client closes, too") {
+        val deflatersBefore = ZlibPool.deflatersAlive
+        val inflatersBefore = ZlibPool.inflatersAlive
+        val text = String(sampleJson(2_000))
+        compressingEcho().use { server ->
+            repeat(3 * ZlibPool.CAPACITY) {
+                quickClient(server.url()).connect().use { conn ->
+                    conn.awaitConnected()
+                    conn.sendText(text)
+                    withTimeout(5.seconds) { conn.incoming.receive() shouldBe Frame.Text(text) }
+                    conn.close(CloseCodes.NORMAL, "")
+                }
+            }
+        }
+        ZlibPool.deflatersAlive shouldBeLessThanOrEqualTo deflatersBefore + ZlibPool.CAPACITY
+        ZlibPool.inflatersAlive shouldBeLessThanOrEqualTo inflatersBefore + ZlibPool.CAPACITY
+    }
 })
