@@ -3,6 +3,7 @@ package dev.tether.bench
 import dev.tether.phoenix.Reply
 import dev.tether.phoenix.phoenixSocket
 import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.asCoroutineDispatcher
 import kotlinx.coroutines.launch
 import kotlinx.coroutines.runBlocking
 import kotlinx.serialization.json.JsonObject
@@ -21,13 +22,20 @@ fun main(args: Array<String>) {
         tether { logInfo = false }
     }
     socket.connect()
+    // Experiment (-Dbench.pushers=single|serial): the pushers on one thread of their own, or serially on Default
+    val single = if (System.getProperty("bench.pushers") == "single") java.util.concurrent.Executors.newSingleThreadExecutor { r -> Thread(r, "pushers").apply { isDaemon = true } } else null
+    val pushers = when (System.getProperty("bench.pushers")) {
+        "single" -> single!!.asCoroutineDispatcher()
+        "serial" -> Dispatchers.Default.limitedParallelism(1)
+        else -> Dispatchers.Default
+    }
     runBlocking {
         val ch = socket.channel("room:bench")
         check(ch.join() is Reply.Ok)
         suspend fun round(n: Long): Measure {
             val left = AtomicLong(n)
             return measure(n) {
-                runBlocking(Dispatchers.Default) {
+                runBlocking(pushers) {
                     repeat(inFlight.toInt()) { c ->
                         launch {
                             var i = c.toLong()
