@@ -21,6 +21,7 @@ import io.kotest.matchers.comparables.shouldBeLessThanOrEqualTo
 import io.kotest.matchers.shouldBe
 import io.kotest.matchers.string.shouldContain
 import io.kotest.matchers.types.shouldBeInstanceOf
+import kotlinx.coroutines.launch
 import kotlinx.coroutines.withTimeout
 import java.time.Duration
 import java.util.concurrent.atomic.AtomicInteger
@@ -180,6 +181,33 @@ class CompressionTest : FunSpec({
                 got[3].text shouldBe text
                 got[3].wireLength shouldBeLessThan got[0].wireLength // the second reuses the first's history
                 withTimeout(5.seconds) { repeat(4) { conn.incoming.receive() } }
+            }
+        }
+    }
+
+    test("messages compressed from many threads at once reach the server in the order they were compressed") {
+        compressingEcho().use { server ->
+            quickClient(server.url()) { outgoingBuffer(4096) }.connect().use { conn ->
+                conn.awaitConnected()
+                val senders = 8
+                val each = 150
+                kotlinx.coroutines.coroutineScope {
+                    repeat(senders) { s ->
+                        launch(kotlinx.coroutines.Dispatchers.Default) {
+                            repeat(each) { i ->
+                                val text = "$s:$i:" + String(sampleJson(1_100 + (i * 37) % 900))
+                                if (i % 2 == 0) conn.send(Frame.Text(text)) else conn.enqueue(Frame.Text(text))
+                            }
+                        }
+                    }
+                }
+                val got = server.connections[0].awaitReceived(senders * each, Duration.ofSeconds(20))
+                got.count { it.rsv == 4 } shouldBe senders * each
+                // each sender's messages arrive whole and in its own order (a message inflated with the wrong history
+                // would not even be valid UTF-8, or would not match)
+                got.groupBy { it.text.substringBefore(':') }.forEach { (s, frames) ->
+                    frames.map { it.text } shouldBe (0 until each).map { i -> "$s:$i:" + String(sampleJson(1_100 + (i * 37) % 900)) }
+                }
             }
         }
     }
