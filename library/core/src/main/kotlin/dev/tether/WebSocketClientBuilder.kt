@@ -187,11 +187,14 @@ public class WebSocketClientBuilder internal constructor(private val url: String
     /**
      * Tunes permessage-deflate (RFC 7692), which Tether's own engine offers by default: `compression { threshold =
      * 4096 }`, `compression { enabled = false }`. See [CompressionConfig]. Calls add up: each block changes only what it
-     * sets.
+     * sets. With another engine ([engine]) the build fails: configure that engine's client instead.
      */
     public fun compression(block: CompressionBuilder.() -> Unit) {
         compression.block()
+        compressionSet = true
     }
+
+    private var compressionSet = false
 
     /**
      * Connects through [proxy] (HTTP `CONNECT` or SOCKS5; `ProxyConfig.http(...)`, `ProxyConfig.socks5(...)`), for
@@ -373,6 +376,10 @@ public class WebSocketClientBuilder internal constructor(private val url: String
         UrlCheck.requireWebSocketUrl(url, "url")
         require(engineFactory == null || (proxy == null && proxySelector == null)) {
             "proxy / proxySelector: only Tether's own engine uses them; with another engine, configure its client's proxy"
+        }
+        require(engineFactory == null || !compressionSet) {
+            "compression: only Tether's own engine negotiates permessage-deflate; with another engine, configure its " +
+                "client (Ktor: its WebSockets plugin's extensions)"
         }
         return WebSocketClientConfig(
             url = url,

@@ -29,6 +29,17 @@ class ConfigValidationTest : FunSpec({
                     proxy(ProxyConfig.http("127.0.0.1", 3128))
                 }
             },
+            "compression: only Tether's own engine" to {
+                webSocketClient("ws://127.0.0.1") {
+                    @OptIn(dev.tether.engine.TetherEngineApi::class)
+                    engine { error("not used") }
+                    compression { threshold = 0 }
+                }
+            },
+            "compression.threshold" to { webSocketClient("ws://127.0.0.1") { compression { threshold = -1 } } },
+            "compression.level" to { webSocketClient("ws://127.0.0.1") { compression { level = 0 } } },
+            "compression.clientMaxWindowBits" to { webSocketClient("ws://127.0.0.1") { compression { clientMaxWindowBits = 16 } } },
+            "compression.serverMaxWindowBits" to { webSocketClient("ws://127.0.0.1") { compression { serverMaxWindowBits = 7 } } },
             "connectTimeout" to { webSocketClient("ws://127.0.0.1") { connectTimeout = Duration.ZERO } },
             "pingInterval" to { webSocketClient("ws://127.0.0.1") { pingInterval = (-1).seconds } },
             "pongTimeout" to { webSocketClient("ws://127.0.0.1") { pongTimeout = Duration.ZERO } },
