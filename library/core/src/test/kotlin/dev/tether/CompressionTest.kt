@@ -48,22 +48,8 @@ private fun compressingEcho(compression: ServerCompression = ServerCompression()
     TestWebSocketServer().apply { this.compression = compression }.start()
 
 /** Runs [misbehave] on a connection that agreed permessage-deflate; returns the disconnect and the server's close. */
-private suspend fun afterCompressedMisbehaviour(misbehave: (ServerConnection) -> Unit): Pair<Disconnect, WireFrame?> {
-    answering("permessage-deflate", ConnectionScript { misbehave(it) }).use { server ->
-        val disconnects = ArrayList<Disconnect>()
-        quickClient(server.url()) {
-            onDisconnect { d ->
-                synchronized(disconnects) { disconnects += d }
-                Decision.StayDown
-            }
-        }.connect().use { conn ->
-            conn.awaitState<ConnectionState.Down>()
-            val sc = server.connections[0]
-            sc.awaitClosed(FIVE) shouldBe true
-            return synchronized(disconnects) { disconnects.single() } to sc.received.firstOrNull { it.opcode == CLOSE }
-        }
-    }
-}
+private suspend fun afterCompressedMisbehaviour(misbehave: (ServerConnection) -> Unit): Pair<Disconnect, WireFrame?> =
+    afterMisbehaviour(misbehave, serve = { script -> answering("permessage-deflate", script) })
 
 private suspend fun handshakeFailure(server: TestWebSocketServer, configure: WebSocketClientBuilder.() -> Unit = {}): TetherException.HandshakeFailed =
     server.use {

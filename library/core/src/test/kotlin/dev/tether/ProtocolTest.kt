@@ -21,30 +21,6 @@ import kotlinx.coroutines.withTimeout
 import java.util.concurrent.atomic.AtomicInteger
 import kotlin.time.Duration.Companion.seconds
 
-/** Runs [misbehave] on the first connection and returns how the client ended it and the close frame the server got. */
-private suspend fun afterMisbehaviour(
-    misbehave: (ServerConnection) -> Unit,
-    configure: WebSocketClientBuilder.() -> Unit = {},
-): Pair<Disconnect, WireFrame?> {
-    val n = AtomicInteger()
-    TestWebSocketServer.withScript(ConnectionScript { c -> if (n.incrementAndGet() == 1) misbehave(c) else c.echo() }).use { server ->
-        val disconnects = ArrayList<Disconnect>()
-        quickClient(server.url()) {
-            configure()
-            onDisconnect { d ->
-                synchronized(disconnects) { disconnects += d }
-                Decision.StayDown
-            }
-        }.connect().use { conn ->
-            conn.awaitState<ConnectionState.Down>()
-            val sc = server.connections[0]
-            sc.awaitClosed(FIVE) shouldBe true
-            disconnects.size shouldBe 1 // exactly one terminal event for the connection
-            return disconnects[0] to sc.received.firstOrNull { it.opcode == CLOSE }
-        }
-    }
-}
-
 private val EURO = "€".toByteArray() // E2 82 AC
 
 class ProtocolTest : FunSpec({

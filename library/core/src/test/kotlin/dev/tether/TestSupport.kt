@@ -1,5 +1,6 @@
 package dev.tether
 
+import io.kotest.matchers.shouldBe
 import kotlinx.coroutines.flow.first
 import kotlinx.coroutines.withTimeout
 import java.time.Duration as JDuration
@@ -32,4 +33,33 @@ fun quickClient(url: String, block: WebSocketClientBuilder.() -> Unit = {}): Web
     }
     closeTimeout = 2.seconds
     block()
+}
+
+/**
+ * Runs [misbehave] on the first connection (later ones echo) and returns how the client ended it and the close frame
+ * the server got. [serve] starts the server for a script (default: the test kit's, agreeing to no extension).
+ */
+suspend fun afterMisbehaviour(
+    misbehave: (dev.tether.testkit.ServerConnection) -> Unit,
+    serve: (dev.tether.testkit.ConnectionScript) -> dev.tether.testkit.TestWebSocketServer =
+        { dev.tether.testkit.TestWebSocketServer.withScript(it) },
+    configure: WebSocketClientBuilder.() -> Unit = {},
+): Pair<Disconnect, dev.tether.testkit.WireFrame?> {
+    val n = java.util.concurrent.atomic.AtomicInteger()
+    serve(dev.tether.testkit.ConnectionScript { c -> if (n.incrementAndGet() == 1) misbehave(c) else c.echo() }).use { server ->
+        val disconnects = ArrayList<Disconnect>()
+        quickClient(server.url()) {
+            configure()
+            onDisconnect { d ->
+                synchronized(disconnects) { disconnects += d }
+                Decision.StayDown
+            }
+        }.connect().use { conn ->
+            conn.awaitState<ConnectionState.Down>()
+            val sc = server.connections[0]
+            sc.awaitClosed(FIVE) shouldBe true
+            synchronized(disconnects) { disconnects.size shouldBe 1 } // exactly one terminal event for the connection
+            return disconnects[0] to sc.received.firstOrNull { it.opcode == dev.tether.testkit.WireFrame.CLOSE }
+        }
+    }
 }
