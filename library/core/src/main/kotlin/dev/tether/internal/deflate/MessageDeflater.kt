@@ -13,12 +13,53 @@ import java.util.zip.Deflater
  * messages, the best ratio for streams of small similar messages.
  *
  * Zlib state comes from [ZlibPool] at the first message: kept for the connection with context takeover, given
- * back after each message without. Not thread-safe: the session calls it under its send lock, so that messages go
- * on the wire in the order they were compressed.
+ * back after each message without. The session sends through [deflateThen], which compresses and queues a message
+ * under one lock, so that messages go on the wire in the order they were compressed; [close] gives the zlib state back
+ * without waiting for a sender that is compressing (that sender gives it back as it leaves). [deflate] and [release]
+ * alone are not thread-safe.
  */
 internal class MessageDeflater(private val params: DeflateParams, private val level: Int) {
     private var deflater: Deflater? = null
     private var buf = ByteArray(INITIAL)
+    private val lock = java.util.concurrent.locks.ReentrantLock()
+
+    @Volatile
+    private var closed = false
+
+    /**
+     * Compresses [data] and hands the payload to [write], both under the lock; false (nothing written) once [close]d.
+     * Any thread.
+     */
+    fun deflateThen(data: ByteArray, write: (ByteArray) -> Unit): Boolean {
+        lock.lock()
+        try {
+            if (closed) return false
+            write(deflate(data))
+            return true
+        } finally {
+            lock.unlock()
+            if (closed) releaseIfFree()
+        }
+    }
+
+    /**
+     * Ends compression for good and gives the zlib state back: now if no sender holds the lock, else by that sender as
+     * it leaves. Never blocks (the event loop calls it). Any thread; idempotent.
+     */
+    fun close() {
+        closed = true
+        releaseIfFree()
+    }
+
+    private fun releaseIfFree() {
+        if (lock.tryLock()) {
+            try {
+                release()
+            } finally {
+                lock.unlock()
+            }
+        }
+    }
 
     /** The compressed payload of the message [data], without the trailing `00 00 ff ff`. */
     fun deflate(data: ByteArray): ByteArray {

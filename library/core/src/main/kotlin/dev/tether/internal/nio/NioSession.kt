@@ -195,7 +195,7 @@ internal class NioSession(
     override fun onClosed(cause: TetherException) {
         socketClosed.complete(Unit)
         parser.inflater?.release()
-        deflater?.let { d -> synchronized(d) { d.release(); deflaterReleased = true } }
+        deflater?.close()
         if (!outcome.isCompleted) {
             val tlsCause = cause.cause as? javax.net.ssl.SSLException // e.g. a TLS 1.3 alert after our Finished
             outcome.completeExceptionally(
@@ -243,10 +243,9 @@ internal class NioSession(
         if (paused.get()) loop.execute { if (paused.compareAndSet(true, false) && phase == Phase.OPEN) socket.setReading(true) }
     }
 
-    /** Set when the upgrade agreed permessage-deflate; used under its own lock. */
+    /** Set when the upgrade agreed permessage-deflate. */
     @Volatile
     private var deflater: MessageDeflater? = null
-    private var deflaterReleased = false // guarded by the deflater's lock
     private val threshold = settings.compression.threshold
 
     /**
@@ -260,11 +259,8 @@ internal class NioSession(
             socket.write(encoder.encode(frame.opcode, frame.data, frame.fin, frame.rsv))
             return
         }
-        synchronized(d) {
-            socket.checkOpen()
-            if (deflaterReleased) throw TetherException.ConnectionLost("the connection is closed", byPeer = false)
-            socket.write(encoder.encode(frame.opcode, d.deflate(frame.data), true, RSV1))
-        }
+        val written = d.deflateThen(frame.data) { payload -> socket.write(encoder.encode(frame.opcode, payload, true, RSV1)) }
+        if (!written) throw TetherException.ConnectionLost("the connection is closed", byPeer = false)
     }
 
     override fun writeNow(frame: RawFrame, committed: (() -> Unit)?): CompletableDeferred<Unit>? {
