@@ -6,8 +6,9 @@ import dev.tether.TetherException
 import java.io.ByteArrayOutputStream
 
 /**
- * The RFC 6455 rules Tether enforces itself on what the server sends, whatever the engine: RSV bits (no extension is
- * ever negotiated), control frames (unfragmented, at most 125 bytes), fragment order, strict UTF-8 checked fragment
+ * The RFC 6455 rules Tether enforces itself on what the server sends, whatever the engine: RSV bits (frames come
+ * here inflated: Tether's own engine handles permessage-deflate and checks RSV1 on the wire, and no other engine
+ * negotiates an extension through Tether), control frames (unfragmented, at most 125 bytes), fragment order, strict UTF-8 checked fragment
  * by fragment (unless the engine already did, byte by byte), the message size limit, and close payloads (length,
  * code, UTF-8 reason).
  *
