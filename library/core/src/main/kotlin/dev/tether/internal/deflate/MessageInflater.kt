@@ -9,8 +9,9 @@ import java.util.zip.Inflater
 /**
  * Inflates the frames of compressed messages from one server (RFC 7692 §7.2.2), on the connection's event loop.
  *
- * Output grows by doubling up to what the message may still take under `maxMessageSize`; when the inflater has more
- * to give at that point, the message fails with [TetherException.FrameTooLarge] (1009): a compression bomb costs at
+ * Output goes into chunks that double in size, up to what the message may still take under `maxMessageSize`, and
+ * is copied once into an array of the exact size at the end; when the inflater has more to give at the limit, the
+ * message fails with [TetherException.FrameTooLarge] (1009): a compression bomb costs at
  * most the limit, never the size it claims. Text is validated as it is inflated, so invalid UTF-8 fails early.
  *
  * The zlib state is borrowed from [ZlibPool] at the first compressed message. It is kept between messages when the
@@ -32,16 +33,23 @@ internal class MessageInflater(private val params: DeflateParams, private val ma
         val allowance = maxMessageSize - inflatedBefore
         var out = ByteArray(minOf(allowance, maxOf(256L, data.size * 4L)).toInt())
         var pos = 0
+        var filled: ArrayList<ByteArray>? = null // earlier output chunks, each full: nothing is copied while inflating
+        var filledSize = 0
         var input = data
         var tailFed = false
         inf.setInput(input)
         try {
             while (true) {
                 if (pos == out.size) {
-                    if (out.size >= allowance) {
-                        if (inf.inflate(probe) > 0) throw TetherException.FrameTooLarge(inflatedBefore + pos + 1, maxMessageSize)
+                    if (filledSize + pos >= allowance) {
+                        if (inf.inflate(probe) > 0) {
+                            throw TetherException.FrameTooLarge(inflatedBefore + filledSize + pos + 1, maxMessageSize)
+                        }
                     } else {
-                        out = out.copyOf(minOf(allowance, out.size * 2L).toInt())
+                        (filled ?: ArrayList<ByteArray>(8).also { filled = it }).add(out)
+                        filledSize += pos
+                        out = ByteArray(minOf(allowance - filledSize, out.size * 2L).toInt())
+                        pos = 0
                         continue
                     }
                 } else {
@@ -77,7 +85,15 @@ internal class MessageInflater(private val params: DeflateParams, private val ma
             throw TetherException.ProtocolViolation(CloseCodes.INVALID_PAYLOAD, "compressed data does not inflate: ${e.message}")
         }
         if (last && params.serverNoContextTakeover) release()
-        return if (pos == out.size) out else out.copyOf(pos)
+        val chunks = filled ?: return if (pos == out.size) out else out.copyOf(pos)
+        val whole = ByteArray(filledSize + pos)
+        var at = 0
+        for (c in chunks) {
+            System.arraycopy(c, 0, whole, at, c.size)
+            at += c.size
+        }
+        System.arraycopy(out, 0, whole, at, pos)
+        return whole
     }
 
     /** Gives the zlib state back to the pool. Idempotent; a later message borrows again. */
