@@ -11,7 +11,8 @@ package dev.tether
  * ([Frame.Text], [Frame.Binary]). Zlib state (native memory) is created at the first compressed message, not at
  * connect, and goes back to a small shared pool (or is freed) when the connection ends.
  *
- * Other engines (`tether-ktor`) ignore this setting: configure compression on their own client.
+ * Other engines (`tether-ktor`) do not negotiate it; a `compression { }` block with one fails at build time: configure
+ * compression on that engine's own client.
  */
 public class CompressionConfig internal constructor(
     /** True when the extension is offered. */
