@@ -75,6 +75,7 @@ class CompressionTest : FunSpec({
                     conn.incoming.receive() shouldBe Frame.Text(text)
                     conn.incoming.receive() shouldBe Frame.Binary(bytes)
                 }
+                server.connections[0].compressed shouldBe true
                 val (t, b) = server.connections[0].awaitReceived(2, FIVE)
                 t.rsv shouldBe 4
                 t.text shouldBe text
@@ -94,6 +95,7 @@ class CompressionTest : FunSpec({
                 conn.sendText(text)
                 withTimeout(5.seconds) { conn.incoming.receive() shouldBe Frame.Text(text) }
                 server.connections[0].awaitReceived(1, FIVE)[0].rsv shouldBe 0
+                server.connections[0].compressed shouldBe false
             }
         }
     }

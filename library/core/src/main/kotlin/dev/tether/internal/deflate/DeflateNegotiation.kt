@@ -5,17 +5,17 @@ import dev.tether.CompressionConfig
 /**
  * What both sides agreed for permessage-deflate (RFC 7692 §7.1). [clientWindowBits] bounds the back-references
  * Tether may emit; [serverNoContextTakeover] says the server starts every message afresh, so the inflater may be
- * reset (and pooled) between messages. Immutable.
+ * reset (and pooled) between messages. The server's window needs no state: the JDK's inflater takes any window up to
+ * 15 bits. Immutable.
  */
 internal class DeflateParams(
     val serverNoContextTakeover: Boolean,
     val clientNoContextTakeover: Boolean,
-    val serverWindowBits: Int,
     val clientWindowBits: Int,
 ) {
     override fun toString(): String =
         "permessage-deflate(server_no_context_takeover=$serverNoContextTakeover, client_no_context_takeover=" +
-            "$clientNoContextTakeover, server_max_window_bits=$serverWindowBits, client_max_window_bits=$clientWindowBits)"
+            "$clientNoContextTakeover, client_max_window_bits=$clientWindowBits)"
 }
 
 /** The offer Tether makes from a [CompressionConfig], and the strict check of the server's answer to it. */
@@ -86,7 +86,6 @@ internal object DeflateNegotiation {
         return DeflateParams(
             serverNoContextTakeover = "server_no_context_takeover" in params,
             clientNoContextTakeover = config.clientNoContextTakeover || "client_no_context_takeover" in params,
-            serverWindowBits = serverBits ?: 15,
             clientWindowBits = minOf(clientBits ?: 15, config.clientMaxWindowBits),
         )
     }

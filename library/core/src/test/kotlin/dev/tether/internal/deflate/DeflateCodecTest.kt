@@ -26,7 +26,7 @@ internal fun sampleJson(bytes: Int): ByteArray {
 }
 
 private fun params(clientBits: Int = 15, clientNoTakeover: Boolean = false, serverNoTakeover: Boolean = false) =
-    DeflateParams(serverNoTakeover, clientNoTakeover, 15, clientBits)
+    DeflateParams(serverNoTakeover, clientNoTakeover, clientBits)
 
 /** Inflates one permessage-deflate payload with [inflater] (kept across messages by the caller), tail appended. */
 private fun inflate(inflater: Inflater, payload: ByteArray): ByteArray {
