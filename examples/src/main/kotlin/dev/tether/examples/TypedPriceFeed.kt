@@ -34,12 +34,12 @@ public fun main() {
 public fun runTypedPriceFeed(out: PrintStream): Unit = runBlocking {
     val server = TestWebSocketServer.withScript { c ->
         val request = c.awaitFrame(java.time.Duration.ofSeconds(5)).text // {"symbols":["ACME","INIT"]}
+        out.println("server  got $request") // before the quotes, so it is printed before the client can finish
         c.sendText("""{"symbol":"ACME","price":101.5}""")
         c.sendText("""{"symbol":"INIT","price":"not a number"}""") // malformed: reported, skipped
         c.sendText("""{"symbol":"INIT","price":42.0}""")
         c.sendText("""{"symbol":"ACME","price":101.75}""")
         c.awaitClosed(java.time.Duration.ofSeconds(5))
-        out.println("server  got $request")
     }
     server.use {
         webSocketClient(server.url("/quotes")) {
