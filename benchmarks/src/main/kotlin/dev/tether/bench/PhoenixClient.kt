@@ -27,6 +27,7 @@ fun main(args: Array<String>) {
     val pushers = when (System.getProperty("bench.pushers")) {
         "single" -> single!!.asCoroutineDispatcher()
         "serial" -> Dispatchers.Default.limitedParallelism(1)
+        "unconfined" -> Dispatchers.Unconfined
         else -> Dispatchers.Default
     }
     runBlocking {
@@ -57,7 +58,7 @@ fun main(args: Array<String>) {
             fun next(i: Long) {
                 if (left.getAndDecrement() <= 0) return
                 val payload = JsonObject(mapOf("n" to JsonPrimitive(i), "body" to JsonPrimitive("0123456789abcdef0123456789abcdef")))
-                ch.push("echo", payload).onReply { r ->
+                ch.enqueue("echo", payload).onReply { r ->
                     check(r is Reply.Ok) { "push failed: $r" }
                     if (replies.incrementAndGet() == n) done.countDown() else next(i + 1)
                 }

@@ -140,7 +140,11 @@ public class PhoenixClient private constructor(
         /** Leaves; completes with the reply (or TIMEOUT). */
         public fun leave(): CompletableFuture<PhoenixReply> = scope.future { PhoenixReply.of(channel.leave()) }
 
-        /** Pushes [event] with a JSON payload; completes with the reply. Cancelling the future stops waiting only. */
+        /**
+         * Pushes [event] with a JSON payload and returns at once; completes with the reply. Pushes that find the
+         * outgoing buffer full wait in line (at most 65 536 per socket, then FAILED at once). Cancelling the future
+         * stops waiting only.
+         */
         public fun push(event: String, payloadJson: String): CompletableFuture<PhoenixReply> =
             push(event, Payload.Json(Json.parseToJsonElement(payloadJson)), null)
 
@@ -152,7 +156,7 @@ public class PhoenixClient private constructor(
         public fun pushBinary(event: String, bytes: ByteArray): CompletableFuture<PhoenixReply> = push(event, Payload.Binary(bytes), null)
 
         private fun push(event: String, payload: Payload, timeout: Duration?): CompletableFuture<PhoenixReply> {
-            val p = if (timeout == null) channel.push(event, payload) else channel.push(event, payload, timeout.toKotlinDuration())
+            val p = if (timeout == null) channel.enqueue(event, payload) else channel.enqueue(event, payload, timeout.toKotlinDuration())
             return scope.future { PhoenixReply.of(p.await()) }
         }
 

@@ -144,35 +144,76 @@ public class PhoenixChannel internal constructor(
     }
 
     /**
-     * Pushes [event] with [payload] and returns the [Push] at once; await its reply with [Push.await] or
-     * [Push.onReply]. Sent now if joined, else when the join succeeds; the timeout runs from now. Never lost
-     * without a word: a push that cannot be queued or written completes at once with [Reply.Failed] and the reason
-     * (more than `maxQueuedPushes` waiting for the join, the outgoing buffer's line full, the socket closed).
-     * Pushes from one caller go out in order.
+     * Pushes [event] with [payload] and returns the [Push] once it is queued; await its reply with [Push.await] or
+     * [Push.onReply]. Sent now if joined, else when the join succeeds. The default: while the socket's outgoing buffer
+     * is full of pushes not yet written (a slow network or server), this suspends until one is written, so a fast
+     * producer is held back instead of filling memory. Cancelling the caller while it waits withdraws the push: it
+     * is not sent. With a FAIL or DROP outgoing policy (`tether { outgoingBuffer(…) }`) it never waits: that policy
+     * applies. Never lost without a word: a push that cannot be held or written completes at once with
+     * [Reply.Failed] and the reason (more than `maxQueuedPushes` waiting for the join, the socket closed). Pushes
+     * from one caller go out in order; the timeout runs from when this returns.
+     * From code that cannot suspend (callbacks, other threads), use [enqueue].
      * @throws IllegalStateException before [join].
      */
-    public fun push(event: String, payload: Payload = Payload.EMPTY, timeout: Duration = socket.config.pushTimeout): Push {
+    public suspend fun push(event: String, payload: Payload = Payload.EMPTY, timeout: Duration = socket.config.pushTimeout): Push {
         check(joinCalled) { "tried to push '$event' to '$topic' before joining; call join() first" }
+        val permit = socket.awaitRoom()
+        return try {
+            make(event, payload, timeout, permit)
+        } catch (e: Throwable) {
+            if (permit) socket.releaseRoom()
+            throw e
+        }
+    }
+
+    /**
+     * Pushes like [push] without ever suspending, for code outside coroutines (callbacks, the Java facade): returns
+     * the [Push] at once. Pushes that find the outgoing buffer full wait in line behind it (at most 65 536 across the
+     * socket, then they fail at once with [Reply.Failed] and BUFFER_FULL) instead of holding the caller back.
+     * Otherwise as [push]: held until joined, in order, failed with the reason when it cannot be sent.
+     * @throws IllegalStateException before [join].
+     */
+    public fun enqueue(event: String, payload: Payload = Payload.EMPTY, timeout: Duration = socket.config.pushTimeout): Push {
+        check(joinCalled) { "tried to push '$event' to '$topic' before joining; call join() first" }
+        return make(event, payload, timeout, permit = false)
+    }
+
+    /** Makes the push and sends or holds it; [permit]: it holds one of the socket's room permits until written. */
+    private fun make(event: String, payload: Payload, timeout: Duration, permit: Boolean): Push {
         val p = Push(this, event, payload, timeout, plain = true) { push, _ -> push.ref?.let { pending.remove(it) } }
         if (!socket.scope.isActive) { // the socket is closed: nothing would ever send or time it out
+            if (permit) socket.releaseRoom()
             p.failed(dev.tether.TetherException.SendFailed(dev.tether.Frame.Text("$topic $event"), dev.tether.TetherException.SendFailure.CLOSED, "the socket is closed"))
             return p
         }
         // From the caller's thread, with no hop: sent now if joined (in order behind anything held), else held.
         synchronized(sendLock) {
-            if (socket.isConnected && isJoined && buffer.isEmpty()) sendPush(p) else queue(p)
+            if (socket.isConnected && isJoined && buffer.isEmpty()) {
+                sendPush(p, permit)
+            } else {
+                if (permit) socket.releaseRoom() // held pushes have their own bound (maxQueuedPushes)
+                queue(p)
+            }
         }
         socket.wakeSweeper() // after it is pending or held: the sweeper then sees it
         return p
     }
 
     /** Pushes [value] encoded with [serializer] as JSON; see [push]. */
-    public fun <T> push(
+    public suspend fun <T> push(
         event: String,
         value: T,
         serializer: kotlinx.serialization.KSerializer<T>,
         timeout: Duration = socket.config.pushTimeout,
     ): Push = push(event, Payload.Json(socket.config.json.encodeToJsonElement(serializer, value)), timeout)
+
+    /** Enqueues [value] encoded with [serializer] as JSON; see [enqueue]. */
+    public fun <T> enqueue(
+        event: String,
+        value: T,
+        serializer: kotlinx.serialization.KSerializer<T>,
+        timeout: Duration = socket.config.pushTimeout,
+    ): Push = enqueue(event, Payload.Json(socket.config.json.encodeToJsonElement(serializer, value)), timeout)
 
     /** True while pushes wait for a reply or for the join (the socket's sweeper then checks their deadlines). */
     @get:JvmSynthetic
@@ -204,12 +245,20 @@ public class PhoenixChannel internal constructor(
     }
 
     /** Pushes a JSON payload; see [push]. */
-    public fun push(event: String, payload: JsonObject, timeout: Duration = socket.config.pushTimeout): Push =
+    public suspend fun push(event: String, payload: JsonObject, timeout: Duration = socket.config.pushTimeout): Push =
         push(event, Payload.Json(payload), timeout)
 
     /** Pushes binary data; see [push]. */
-    public fun push(event: String, bytes: ByteArray, timeout: Duration = socket.config.pushTimeout): Push =
+    public suspend fun push(event: String, bytes: ByteArray, timeout: Duration = socket.config.pushTimeout): Push =
         push(event, Payload.Binary(bytes), timeout)
+
+    /** Enqueues a JSON payload; see [enqueue]. */
+    public fun enqueue(event: String, payload: JsonObject, timeout: Duration = socket.config.pushTimeout): Push =
+        enqueue(event, Payload.Json(payload), timeout)
+
+    /** Enqueues binary data; see [enqueue]. */
+    public fun enqueue(event: String, bytes: ByteArray, timeout: Duration = socket.config.pushTimeout): Push =
+        enqueue(event, Payload.Binary(bytes), timeout)
 
     /** Leaves and suspends until the server confirms (or the timeout elapses); the channel ends [ChannelState.CLOSED]. */
     public suspend fun leave(timeout: Duration = socket.config.pushTimeout): Reply {
@@ -342,20 +391,26 @@ public class PhoenixChannel internal constructor(
 
     /**
      * Sends [p] now (under [sendLock]); if the socket went away meanwhile it waits for the rejoin, and a write that
-     * fails for another reason fails it with that reason.
+     * fails for another reason fails it with that reason. A [permit] (see [PhoenixSocket.awaitRoom]) is given back
+     * once the frame is written or has failed, or at once when the push goes back to wait for the rejoin.
      */
-    private fun sendPush(p: Push) {
+    private fun sendPush(p: Push, permit: Boolean = false) {
         val ref = socket.makeRef()
         p.ref = ref
         pending[ref] = p
         val written = socket.send(Message(joinRef, ref, topic, p.event, p.payload))
         if (written == null) { // not connected any more: it goes after the rejoin
+            if (permit) socket.releaseRoom()
             pending.remove(ref)
             buffer.addFirst(p)
             return
         }
-        if (written.isCompleted && !written.isCancelled) return // written at once: the common case
+        if (written.isCompleted && !written.isCancelled) { // written at once: the common case
+            if (permit) socket.releaseRoom()
+            return
+        }
         written.invokeOnCompletion { e ->
+            if (permit) socket.releaseRoom()
             if (e == null) return@invokeOnCompletion
             pending.remove(ref)
             val failure = e as? dev.tether.TetherException.SendFailed

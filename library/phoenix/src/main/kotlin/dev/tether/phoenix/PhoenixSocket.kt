@@ -49,8 +49,10 @@ import kotlin.time.Duration
  * callback holds the serial one.
  *
  * ## Buffering
- * Pushes go out in order through the connection's outgoing buffer; those that find it full wait in line (at most
- * 65 536), past that a push fails at once with [Reply.Failed]. A channel holds pushes made before it is joined (at
+ * Pushes go out in order through the connection's outgoing buffer (`tether { outgoingBuffer(…) }`, 64 frames by
+ * default). While as many [PhoenixChannel.push]es as it holds wait to be written, the next one suspends until one is;
+ * [PhoenixChannel.enqueue], which cannot suspend, lets pushes wait in line behind a full buffer instead (at most
+ * 65 536; past that a push fails at once with [Reply.Failed]). A channel holds pushes made before it is joined (at
  * most `maxQueuedPushes`). Messages reach each channel's `messages` collectors through the channel's own buffer
  * (`messageBuffer`), so a slow collector of one channel never stalls another, replies or the heartbeat.
  */
@@ -164,10 +166,34 @@ public class PhoenixSocket internal constructor(
                 }
             }
         }
+        val outgoing = client.config.outgoingBuffer
+        if (outgoing.overflow == dev.tether.OverflowPolicy.SUSPEND) room = kotlinx.coroutines.sync.Semaphore(outgoing.capacity)
         // the connection's own work runs on the shared pool, beside (not on) the socket's serial dispatcher
         conn = client.connectIn(CoroutineScope(scope.coroutineContext + Dispatchers.Default))
         scope.launch(CoroutineName("tether-phoenix-router")) { route() }
         scope.launch(CoroutineName("tether-phoenix-timeouts")) { sweeper() }
+    }
+
+    /**
+     * Room for [PhoenixChannel.push]: one permit per frame of the connection's outgoing buffer, each held by a push
+     * until its frame is written (or has failed), so suspending pushes never leave more unwritten frames than the
+     * buffer holds. Null unless the outgoing overflow policy is SUSPEND: the user's FAIL or DROP policy applies then.
+     */
+    @Volatile
+    private var room: kotlinx.coroutines.sync.Semaphore? = null
+
+    /** Suspends until a suspending push may go out (see [room]); true if it took a permit to [releaseRoom] later. */
+    @JvmSynthetic
+    internal suspend fun awaitRoom(): Boolean {
+        val r = room ?: return false
+        r.acquire()
+        return true
+    }
+
+    /** Gives back a permit [awaitRoom] took: the push's frame is written, failed, or waits for a rejoin. */
+    @JvmSynthetic
+    internal fun releaseRoom() {
+        room?.release()
     }
 
     private val sweep = kotlinx.coroutines.channels.Channel<Unit>(kotlinx.coroutines.channels.Channel.CONFLATED)
