@@ -18,10 +18,12 @@ import kotlin.time.Duration.Companion.seconds
  * against the test kit's fake Phoenix server running in a JVM of its own, with 16 and 3 200 pushes in flight. Every run
  * is a fresh process; Tether and phoenix.js alternate. Prints pushes per second and the client's CPU per push.
  *
- * `java -cp … dev.tether.bench.PhoenixBenchKt [rounds]`.
+ * `java -cp … dev.tether.bench.PhoenixBenchKt [rounds] [warm-up pushes]` (3 rounds and 30 000 by default; the JVM's
+ * compiler is still busy after 30 000, so 300 000 shows the steady state a long-lived socket runs in).
  */
 fun main(args: Array<String>) {
     val rounds = args.firstOrNull()?.toInt() ?: 3
+    val warmup = args.getOrNull(1)?.toInt() ?: 30_000
     val java = File(System.getProperty("java.home"), "bin/java").path
     val cp = System.getProperty("java.class.path")
     val dir = File("phoenix").takeIf { it.isDirectory } ?: File("benchmarks/phoenix")
@@ -38,9 +40,9 @@ fun main(args: Array<String>) {
                 val order = if (r % 2 == 0) listOf("tether", "phoenix.js") else listOf("phoenix.js", "tether")
                 for (client in order) {
                     val cmd = if (client == "tether") {
-                        listOf(java, "-Xmx2g", "-cp", cp, "dev.tether.bench.PhoenixClientKt", endpoint, "$inFlight", "$total", "30000")
+                        listOf(java, "-Xmx2g", "-cp", cp, "dev.tether.bench.PhoenixClientKt", endpoint, "$inFlight", "$total", "$warmup")
                     } else {
-                        listOf("node", "bench.cjs", endpoint, "$inFlight", "$total", "30000")
+                        listOf("node", "bench.cjs", endpoint, "$inFlight", "$total", "$warmup")
                     }
                     val p = ProcessBuilder(cmd).directory(if (client == "tether") File(".") else dir).redirectErrorStream(true).start()
                     val line = p.inputStream.bufferedReader().readLines().lastOrNull { it.startsWith("RESULT") } ?: "RESULT {}"
