@@ -157,13 +157,7 @@ public class PhoenixChannel internal constructor(
      */
     public suspend fun push(event: String, payload: Payload = Payload.EMPTY, timeout: Duration = socket.config.pushTimeout): Push {
         check(joinCalled) { "tried to push '$event' to '$topic' before joining; call join() first" }
-        val permit = socket.awaitRoom()
-        return try {
-            make(event, payload, timeout, permit)
-        } catch (e: Throwable) {
-            if (permit) socket.releaseRoom()
-            throw e
-        }
+        return make(event, payload, timeout, permit = socket.awaitRoom())
     }
 
     /**
@@ -178,7 +172,10 @@ public class PhoenixChannel internal constructor(
         return make(event, payload, timeout, permit = false)
     }
 
-    /** Makes the push and sends or holds it; [permit]: it holds one of the socket's room permits until written. */
+    /**
+     * Makes the push and sends or holds it. [permit]: it holds one of the socket's room permits, which every path
+     * gives back exactly once (when written or failed, when held for the join, when the socket is closed).
+     */
     private fun make(event: String, payload: Payload, timeout: Duration, permit: Boolean): Push {
         val p = Push(this, event, payload, timeout, plain = true) { push, _ -> push.ref?.let { pending.remove(it) } }
         if (!socket.scope.isActive) { // the socket is closed: nothing would ever send or time it out
@@ -398,7 +395,13 @@ public class PhoenixChannel internal constructor(
         val ref = socket.makeRef()
         p.ref = ref
         pending[ref] = p
-        val written = socket.send(Message(joinRef, ref, topic, p.event, p.payload))
+        val written = try {
+            socket.send(Message(joinRef, ref, topic, p.event, p.payload))
+        } catch (e: Exception) { // the payload could not be encoded: nothing was queued
+            pending.remove(ref)
+            if (permit) socket.releaseRoom()
+            throw e
+        }
         if (written == null) { // not connected any more: it goes after the rejoin
             if (permit) socket.releaseRoom()
             pending.remove(ref)
