@@ -10,6 +10,7 @@ import kotlinx.coroutines.runBlocking
 import kotlinx.serialization.json.JsonObject
 import kotlinx.serialization.json.JsonPrimitive
 import java.io.File
+import java.util.concurrent.TimeUnit
 import java.util.concurrent.atomic.AtomicLong
 import kotlin.time.Duration.Companion.seconds
 
@@ -55,7 +56,8 @@ fun main(args: Array<String>) {
             }
         }
     } finally {
-        server.destroy()
+        server.destroy() // a busy server JVM has been seen to outlive SIGTERM and skew later measurements
+        if (!server.waitFor(5, TimeUnit.SECONDS)) server.destroyForcibly().waitFor()
     }
     println()
     println("| client | in flight | pushes/s (median) | CPU µs/push (median) | runs |")
