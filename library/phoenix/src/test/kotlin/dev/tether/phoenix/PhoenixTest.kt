@@ -108,6 +108,22 @@ class PhoenixTest : FunSpec({
         }
     }
 
+    test("the fake server answers pushes without recording them while recordPushes is off") {
+        FakePhoenixServer().start().use { server ->
+            server.recordPushes = false
+            quick(server.endpoint).use { socket ->
+                val ch = socket.channel("room:quiet")
+                ch.join()
+                ch.push("echo", obj("n" to "1")).await() shouldBe Reply.Ok(Payload.Json(obj("n" to "1")))
+                ch.push("upload", byteArrayOf(1)).await() shouldBe Reply.Ok(Payload.Binary(byteArrayOf(1)))
+                server.pushes shouldBe emptyList()
+                server.recordPushes = true
+                ch.push("echo", obj("n" to "2")).await()
+                server.pushes.map { it.payload } shouldContainExactly listOf("""{"n":"2"}""")
+            }
+        }
+    }
+
     test("binary push and reply; binary broadcast") {
         FakePhoenixServer().start().use { server ->
             server.binaryPushHandler = FakePhoenixServer.BinaryPushHandler { _, _, bytes -> bytes.reversedArray() }

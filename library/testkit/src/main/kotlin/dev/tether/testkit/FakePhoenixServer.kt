@@ -96,6 +96,14 @@ public class FakePhoenixServer : AutoCloseable {
     @Volatile
     public var binaryPushHandler: BinaryPushHandler = BinaryPushHandler { _, _, bytes -> bytes }
 
+    /**
+     * When false, pushes are answered but not recorded: [pushes] stays empty and [awaitPush] finds nothing. Every
+     * recorded push is kept until the server is gone, so a long run (a benchmark, a soak test) turns this off to keep
+     * the server's memory flat. True by default.
+     */
+    @Volatile
+    public var recordPushes: Boolean = true
+
     /** When false, heartbeats are recorded but not answered. */
     @Volatile
     public var answerHeartbeats: Boolean = true
@@ -130,7 +138,7 @@ public class FakePhoenixServer : AutoCloseable {
     /** Every join so far, in order. */
     public val joins: List<Join> get() = joinLog.items
 
-    /** Every push so far (heartbeats, joins and leaves excluded), in order. */
+    /** Every push so far (heartbeats, joins and leaves excluded), in order; none while [recordPushes] is false. */
     public val pushes: List<Push> get() = pushLog.items
 
     /** How many heartbeats arrived. */
@@ -259,7 +267,7 @@ public class FakePhoenixServer : AutoCloseable {
                 reply(s, joinRef, ref, topic, "ok", JsonObject(emptyMap()))
             }
             else -> {
-                pushLog.record(Push(topic, event, ref, payload.toString(), null))
+                if (recordPushes) pushLog.record(Push(topic, event, ref, payload.toString(), null))
                 if (s.joined[topic] != joinRef) {
                     reply(s, joinRef, ref, topic, "error", JsonObject(mapOf("reason" to JsonPrimitive("unmatched topic"))))
                     return
@@ -277,7 +285,7 @@ public class FakePhoenixServer : AutoCloseable {
         val fields = lens.map { n -> String(b, o, n, Charsets.UTF_8).also { o += n } }
         val (joinRef, ref, topic, event) = fields
         val data = b.copyOfRange(o, b.size)
-        pushLog.record(Push(topic, event, ref, null, data))
+        if (recordPushes) pushLog.record(Push(topic, event, ref, null, data))
         val answer = binaryPushHandler.answer(topic, event, data) ?: return
         val jr = joinRef.toByteArray()
         val r = ref.toByteArray()
