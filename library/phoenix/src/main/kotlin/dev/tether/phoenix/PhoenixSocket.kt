@@ -50,7 +50,8 @@ import kotlin.time.Duration
  *
  * ## Buffering
  * Pushes go out in order through the connection's outgoing buffer (`tether { outgoingBuffer(…) }`, 64 frames by
- * default). While as many [PhoenixChannel.push]es as it holds wait to be written, the next one suspends until one is;
+ * default, SUSPEND). With SUSPEND, while as many [PhoenixChannel.push]es as it holds wait to be written, the next one
+ * suspends until one is (a FAIL or DROP policy applies as configured instead);
  * [PhoenixChannel.enqueue], which cannot suspend, lets pushes wait in line behind a full buffer instead (at most
  * 65 536; past that a push fails at once with [Reply.Failed]). A channel holds pushes made before it is joined (at
  * most `maxQueuedPushes`). Messages reach each channel's `messages` collectors through the channel's own buffer
