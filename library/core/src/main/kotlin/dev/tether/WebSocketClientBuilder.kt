@@ -218,8 +218,10 @@ public class WebSocketClientBuilder internal constructor(private val url: String
      * Runs [watcher] for every connection of this client, started before the connection's first attempt so that a
      * watcher collecting [Connection.events] misses nothing (metrics binders such as `tether-micrometer`'s use it).
      * It runs on `Dispatchers.Default` up to its first suspension in the caller of `connect()`, so subscribe first
-     * thing. When the connection has closed, it gets until `closeTimeout` to finish (a collector of events can stop
-     * at [ConnectionEvent.Closed]), then it is cancelled. A watcher that throws is logged; the connection goes on.
+     * thing. When the connection has closed, the watcher runs until it has handled what was ready for it (the
+     * [ConnectionEvent.Closed] event and the `Closed` state included) and waits for more, then it is cancelled: a
+     * watcher that collects [Connection.events] for ever never slows a close. One still busy gets until the close
+     * deadline (`closeTimeout`). A watcher that throws is logged; the connection goes on.
      */
     public fun watch(watcher: suspend (Connection) -> Unit) {
         watchers += watcher

@@ -13,6 +13,7 @@ import dev.tether.WebSocketClientConfig
 import kotlinx.coroutines.CancellationException
 import kotlinx.coroutines.CompletableDeferred
 import kotlinx.coroutines.Deferred
+import kotlinx.coroutines.asContextElement
 import kotlinx.coroutines.channels.Channel
 import kotlinx.coroutines.sync.Semaphore
 import kotlin.time.Duration
@@ -66,6 +67,15 @@ internal class HookRunner(
     @Volatile
     private var inConnect = false
 
+    /** Set on the thread running `onConnect` (it follows the hook's coroutine from thread to thread). */
+    private val connectHook = ThreadLocal<HookRunner?>()
+
+    /**
+     * True when the caller is `onConnect` itself (or a coroutine it started and waits for), calling the connection's
+     * own `send`/`enqueue`: its frames must go first, at once, not wait in the outbox for `onConnect` to return.
+     */
+    fun callerIsOnConnect(): Boolean = inConnect && priority != null && connectHook.get() === this
+
     /** See [HookScope.send]: never waits for the write. */
     override suspend fun send(frame: Frame) {
         val written = enqueue(frame)
@@ -75,16 +85,21 @@ internal class HookRunner(
     /** See [HookScope.enqueue]. */
     override fun enqueue(frame: Frame): Deferred<Unit> {
         val priority = priority
-        if (inConnect && priority != null && frame !is Frame.Close) {
-            val t = Tracked(frame, eventSink)
-            outbox.inFlight.incrementAndGet()
-            if (priority.trySend(t).isFailure) {
-                outbox.inFlight.decrementAndGet()
-                t.fail(dev.tether.TetherException.SendFailure.CLOSED)
-            }
-            return t.written
-        }
+        if (inConnect && priority != null && frame !is Frame.Close) return enqueueFirst(frame, priority)
         return connection.enqueue(frame) // the fast path when the connection is idle, else the outbox in call order
+    }
+
+    /** Queues a frame of `onConnect` to go out before anything else (see [priority]). */
+    fun enqueueFirst(frame: Frame): Deferred<Unit> = enqueueFirst(frame, priority!!)
+
+    private fun enqueueFirst(frame: Frame, priority: Channel<Tracked>): Deferred<Unit> {
+        val t = Tracked(frame, eventSink)
+        outbox.inFlight.incrementAndGet()
+        if (priority.trySend(t).isFailure) {
+            outbox.inFlight.decrementAndGet()
+            t.fail(dev.tether.TetherException.SendFailure.CLOSED)
+        }
+        return t.written
     }
 
     sealed class Event(val epoch: Int) {
@@ -175,7 +190,9 @@ internal class HookRunner(
         when (event) {
             is Event.Connected -> try {
                 inConnect = true
-                guarded("onConnect", e) { hooks.onConnect?.invoke(this, event.handshake) }
+                kotlinx.coroutines.withContext(connectHook.asContextElement(this)) {
+                    guarded("onConnect", e) { hooks.onConnect?.invoke(this@HookRunner, event.handshake) }
+                }
             } finally {
                 inConnect = false
                 event.done.complete(Unit)

@@ -222,7 +222,12 @@ internal class RealConnection private constructor(
     private val expiry: Expiry by lazy { // only connections that use a time to live pay for it
         Expiry(
             timeSource,
-            start = { connectionScope.launch(CoroutineName("tether-expiry")) { expiry.run() } },
+            start = {
+                // a send racing the end may get here after finish(): then nothing is left to expire
+                synchronized(expiryLock) {
+                    if (!terminated) expiryJob = connectionScope.launch(CoroutineName("tether-expiry")) { expiry.run() }
+                }
+            },
             expired = { outbox.expired(it) },
         )
     }
@@ -235,6 +240,11 @@ internal class RealConnection private constructor(
 
     @Volatile
     private var overflowJob: Job? = null
+
+    /** The expiry sweeper, once a frame with a time to live was queued; it loops until [finish] cancels it. */
+    @Volatile
+    private var expiryJob: Job? = null
+    private val expiryLock = Any()
 
     /** The running session while connected, for sends that can be written at once. */
     @Volatile
@@ -265,6 +275,7 @@ internal class RealConnection private constructor(
         }
         require(timeToLive == null || timeToLive.isPositive()) { "timeToLive must be positive or null, was $timeToLive" }
         if (trackActivity) activity()
+        if (hooks.callerIsOnConnect()) return hooks.enqueueFirst(frame).await() // it goes first, at once
         live?.let { if (it.tryWriteNow(frame)) return }
         val tracked = Tracked(frame, eventSink)
         if (timeToLive != null) expiry.add(tracked, timeToLive)
@@ -297,6 +308,7 @@ internal class RealConnection private constructor(
             requestClose(frame.code, frame.reason)
             return CompletableDeferred(Unit)
         }
+        if (!terminated && hooks.callerIsOnConnect()) return hooks.enqueueFirst(frame)
         val tracked = Tracked(frame, eventSink)
         if (trackActivity) activity()
         when {
@@ -399,40 +411,16 @@ internal class RealConnection private constructor(
         }
     }
 
-    /** The `watch { }` coroutines, under their own job (a child of the caller's scope's job, if it has one). */
-    private var watchJob: Job? = null
-
-    private fun startWatchers(scope: CoroutineScope) {
-        if (config.watchers.isEmpty()) return
-        val job = kotlinx.coroutines.SupervisorJob(scope.coroutineContext[Job])
-        watchJob = job
-        val watchScope = CoroutineScope(job + kotlinx.coroutines.Dispatchers.Default + CoroutineName("tether-watcher"))
-        for (watcher in config.watchers) {
-            watchScope.launch(start = CoroutineStart.UNDISPATCHED) {
-                try {
-                    watcher(this@RealConnection)
-                } catch (e: CancellationException) {
-                    throw e
-                } catch (e: Exception) {
-                    log.error("a watcher threw", e)
-                }
-            }
-        }
-    }
-
-    /** After Closed: the watchers get until the close deadline to finish (they have the Closed event), then end. */
-    private suspend fun endWatchers() {
-        val job = watchJob ?: return
-        withTimeoutOrNull(closeBudget()) { job.children.forEach { it.join() } }
-        job.cancel()
-    }
+    /** The `watch { }` coroutines: they never hold a close for longer than they are busy. */
+    private val watchers = Watchers(log)
 
     private suspend fun finish(end: ConnectionState.Closed, hookJob: Job, hooksScope: CoroutineScope) {
-        terminated = true
+        synchronized(expiryLock) { terminated = true } // from here on no expiry sweeper starts
         epoch++
         deliveryJob?.cancelAndJoin()
         inbox.flushRemaining()
         overflowJob?.cancelAndJoin()
+        expiryJob?.cancelAndJoin() // it sleeps until the next deadline for ever: the connection's job would never end
         outbox.close()
         outbox.failOverflow()
         while (true) outbox.dropped(hooks.priority?.tryReceive()?.getOrNull() ?: break, SendFailure.CLOSED)
@@ -440,7 +428,7 @@ internal class RealConnection private constructor(
         setState(end)
         decided.complete(end)
         log.info("closed: ${end.code} ${end.reason}".trim())
-        endWatchers()
+        watchers.end(closeBudget())
         hooks.events.close()
         if (withTimeoutOrNull(closeBudget()) { hookJob.join() } == null) {
             log.error("hooks were still running when the close timeout ran out: cancelled")
@@ -810,7 +798,7 @@ internal class RealConnection private constructor(
                 connection.terminal.complete(ConnectionState.Closed(CloseCodes.ABNORMAL, "cancelled", null))
                 if (ownsScope) scope.cancel()
             }
-            connection.startWatchers(scope)
+            connection.watchers.start(scope, connection, config.watchers)
             connection.job.start()
             return connection
         }
