@@ -157,7 +157,11 @@ public class PhoenixClient private constructor(
 
         private fun push(event: String, payload: Payload, timeout: Duration?): CompletableFuture<PhoenixReply> {
             val p = if (timeout == null) channel.enqueue(event, payload) else channel.enqueue(event, payload, timeout.toKotlinDuration())
-            return scope.future { PhoenixReply.of(p.await()) }
+            // completed from the push itself, not from a coroutine of this client's scope: close() cancels that scope,
+            // and every push (the Timeout the socket's end gives included) must reach its future
+            val future = CompletableFuture<PhoenixReply>()
+            p.onReply { reply -> COMPLETER.execute { future.complete(PhoenixReply.of(reply)) } }
+            return future
         }
 
         /** Completes with the next message with [event] (Slipstream's await_message); fails after [timeout]. */
@@ -317,3 +321,9 @@ public class PhoenixClient private constructor(
         }
     }
 }
+
+/**
+ * Where the facade completes push futures: Tether's shared pool, so that a future's dependent stages run neither on
+ * the socket reader nor on the socket's serial dispatcher.
+ */
+private val COMPLETER: Executor = Dispatchers.Default.asExecutor()

@@ -95,6 +95,22 @@ class PhoenixClientTest {
         }
     }
 
+    /** Issue 21, item 2: a written push whose reply never comes completes when the socket is closed (it hung). */
+    @Test
+    void anUnansweredPushCompletesWhenTheSocketCloses() throws Exception {
+        try (FakePhoenixServer server = new FakePhoenixServer().start()) {
+            server.setPushHandler((topic, event, payload) -> FakePhoenixServer.Answer.none());
+            CompletableFuture<PhoenixReply> pending;
+            try (PhoenixClient socket = quick(server).pushTimeout(Duration.ofSeconds(60)).build().connect()) {
+                PhoenixClient.Channel room = socket.channel("room:silent");
+                assertTrue(room.join().get(5, TimeUnit.SECONDS).isOk());
+                pending = room.push("silent", "{}");
+                assertEquals("silent", server.awaitPush(FIVE).getEvent());
+            }
+            assertEquals(PhoenixReply.Status.TIMEOUT, pending.get(5, TimeUnit.SECONDS).getStatus());
+        }
+    }
+
     @Test
     void messagesAwaitsAndPresenceOnTheChosenExecutor() throws Exception {
         try (FakePhoenixServer server = new FakePhoenixServer().start()) {

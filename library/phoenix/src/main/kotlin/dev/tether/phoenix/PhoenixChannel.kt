@@ -151,7 +151,10 @@ public class PhoenixChannel internal constructor(
      * is not sent. With a FAIL or DROP outgoing policy (`tether { outgoingBuffer(…) }`) it never waits: that policy
      * applies. Never lost without a word: a push that cannot be held or written completes at once with
      * [Reply.Failed] and the reason (more than `maxQueuedPushes` waiting for the join, the socket closed). Pushes
-     * from one caller go out in order; the timeout runs from when this returns.
+     * from one caller go out in order; the timeout runs from when this returns. Every push ends with exactly one
+     * outcome: a push already written whose channel then leaves or is closed by the server gets [Reply.Timeout] at
+     * its deadline (as phoenix.js does: no reply can come), and when the socket ends every push still waiting ends
+     * at once ([Reply.Timeout] if it was sent, [Reply.Failed] if it never was).
      * From code that cannot suspend (callbacks, other threads), use [enqueue].
      * @throws IllegalStateException before [join].
      */
@@ -225,6 +228,20 @@ public class PhoenixChannel internal constructor(
             buffer.filter { now - it.deadline >= 0 || it.isDone }.also { buffer.removeAll(it) }
         }
         expired.forEach { it.complete(Reply.Timeout) }
+    }
+
+    /**
+     * The socket has ended: every push still waiting ends now. One on the wire gets [Reply.Timeout] (the server may
+     * have handled it, but no reply can come any more); one held for the join was never sent and fails with CLOSED.
+     */
+    @JvmSynthetic
+    internal fun endPushes() {
+        for (p in pending.values) if (!p.abandoned) p.complete(Reply.Timeout)
+        pending.clear()
+        val held = synchronized(sendLock) { buffer.toList().also { buffer.clear() } }
+        held.forEach {
+            it.failed(dev.tether.TetherException.SendFailed(dev.tether.Frame.Text(topic), dev.tether.TetherException.SendFailure.CLOSED, "the socket is closed"))
+        }
     }
 
     /** Holds [p] until the channel is joined; past `maxQueuedPushes` it fails at once. Under [sendLock]. */

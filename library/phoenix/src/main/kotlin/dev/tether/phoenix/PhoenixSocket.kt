@@ -173,6 +173,7 @@ public class PhoenixSocket internal constructor(
         conn = client.connectIn(CoroutineScope(scope.coroutineContext + Dispatchers.Default))
         scope.launch(CoroutineName("tether-phoenix-router")) { route() }
         scope.launch(CoroutineName("tether-phoenix-timeouts")) { sweeper() }
+        scope.coroutineContext.job.invokeOnCompletion { endAllPushes() } // every push ends, however the socket does
     }
 
     /**
@@ -215,12 +216,27 @@ public class PhoenixSocket internal constructor(
     private suspend fun sweeper() {
         while (true) {
             sweeperIdle = true
-            if (channels.none { it.hasLivePushes }) sweep.receive()
+            if (channels.none { it.hasLivePushes } && left.isEmpty()) sweep.receive()
             sweeperIdle = false
             delay(SWEEP)
             val now = System.nanoTime()
             for (c in channels) c.expire(now)
+            for (c in left) c.expire(now)
+            left.removeAll { !it.hasLivePushes }
         }
+    }
+
+    /**
+     * Channels that left (or that the server closed) while pushes of theirs still waited for a reply: the sweeper
+     * times those out at their deadline, as phoenix.js does, since no reply can reach a channel that left.
+     */
+    private val left = java.util.concurrent.CopyOnWriteArrayList<PhoenixChannel>()
+
+    /** When the socket ends (closed, or its scope cancelled): every push still waiting ends (see [PhoenixChannel.endPushes]). */
+    private fun endAllPushes() {
+        for (c in channels) c.endPushes()
+        for (c in left) c.endPushes()
+        left.clear()
     }
 
     /** The next reconnect on the Phoenix schedule, announced as an event. */
@@ -354,6 +370,10 @@ public class PhoenixSocket internal constructor(
     @JvmSynthetic
     internal fun unregister(channel: PhoenixChannel) {
         channels.removeAll { it === channel }
+        if (channel.hasLivePushes && left.none { it === channel }) {
+            left.add(channel)
+            wakeSweeper()
+        }
     }
 
     /**

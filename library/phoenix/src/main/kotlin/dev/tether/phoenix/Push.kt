@@ -45,11 +45,17 @@ public class Push internal constructor(
      * Calls [callback] with the reply, on the socket's serial dispatcher (at once if it already arrived). A callback
      * that throws is reported to the socket's `onError` as `HandlerFailed("Push.onReply")`; nothing else is harmed.
      */
+    @OptIn(kotlinx.coroutines.DelicateCoroutinesApi::class) // CoroutineStart.ATOMIC: see below
     public fun onReply(callback: (Reply) -> Unit) {
         // a reply may be completed on the socket reader's thread: the callback always runs on the serial dispatcher
         result.invokeOnCompletion {
             val reply = outcome
-            if (it == null && reply != null) channel.socket.scope.launch { channel.socket.guarded("Push.onReply") { callback(reply) } }
+            // ATOMIC: it runs even when the reply is the Timeout the socket's end gives (its scope is cancelled then)
+            if (it == null && reply != null) {
+                channel.socket.scope.launch(start = kotlinx.coroutines.CoroutineStart.ATOMIC) {
+                    channel.socket.guarded("Push.onReply") { callback(reply) }
+                }
+            }
         }
     }
 
