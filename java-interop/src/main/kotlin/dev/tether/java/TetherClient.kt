@@ -232,6 +232,12 @@ public class TetherClient private constructor(
         public fun sensitiveHeaders(vararg names: String): Builder = step { sensitiveHeaders(*names) }
 
         /**
+         * Headers whose values the frame trace may show; every other header value is shown as `***` (the
+         * protocol's own headers excepted). Credentials and [sensitiveHeaders] never show.
+         */
+        public fun safeToLogHeaders(vararg names: String): Builder = step { safeToLogHeaders(*names) }
+
+        /**
          * TLS for `wss://` with your own context (private trust store, client certificate). Default: the JDK's default
          * context. Certificates and host names are always verified.
          */

@@ -177,6 +177,7 @@ public class WebSocketClientBuilder internal constructor(private val url: String
     public var traceBinaryPayloads: Boolean = false
 
     private val sensitive = LinkedHashSet<String>()
+    private val safeToLog = LinkedHashSet<String>()
 
     private val watchers = ArrayList<suspend (Connection) -> Unit>()
 
@@ -228,12 +229,24 @@ public class WebSocketClientBuilder internal constructor(private val url: String
     }
 
     /**
-     * Marks request or response headers whose values must never be logged, at any level (`Authorization`,
-     * `Proxy-Authorization`, `Cookie` and `Set-Cookie` always are hidden).
+     * Marks request or response headers whose values must never be logged, at any level, even when also named in
+     * [safeToLogHeaders] (`Authorization`, `Proxy-Authorization`, `Cookie` and `Set-Cookie` always are hidden). Header
+     * values are hidden by default anyway; this guards against a later [safeToLogHeaders].
      */
     public fun sensitiveHeaders(vararg names: String) {
         names.forEach { require(UrlCheck.isToken(it)) { "sensitiveHeaders: \"$it\" is not a valid header name" } }
         names.mapTo(sensitive) { it.lowercase() }
+    }
+
+    /**
+     * Marks request or response headers whose values the frame trace (`traceFrames`) may show. By default every
+     * header value is shown as `***`, except the WebSocket protocol's own (`Upgrade`, `Connection`, `Host`,
+     * `Sec-WebSocket-Version`, `-Protocol`, `-Extensions`, `-Accept`): a custom header may carry a key or a token.
+     * The credentials headers and [sensitiveHeaders] are never shown, whatever is marked here.
+     */
+    public fun safeToLogHeaders(vararg names: String) {
+        names.forEach { require(UrlCheck.isToken(it)) { "safeToLogHeaders: \"$it\" is not a valid header name" } }
+        names.mapTo(safeToLog) { it.lowercase() }
     }
 
 
@@ -422,6 +435,7 @@ public class WebSocketClientBuilder internal constructor(private val url: String
             traceFrames = traceFrames,
             traceBinaryPayloads = traceBinaryPayloads,
             sensitiveHeaders = sensitive.toSet(),
+            safeToLogHeaders = safeToLog.toSet(),
             hooks = Hooks(onConnect, onText, onBinary, onPing, onPong, onError, onDisconnect, onTerminate),
         )
     }

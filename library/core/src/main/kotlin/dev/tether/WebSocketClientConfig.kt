@@ -77,6 +77,11 @@ public class WebSocketClientConfig internal constructor(
     public val traceBinaryPayloads: Boolean,
     /** Header names (lower case) whose values are never logged, besides the credentials headers. */
     public val sensitiveHeaders: Set<String>,
+    /**
+     * Header names (lower case) whose values the frame trace may show. Every other header's value is shown as `***`,
+     * except the WebSocket protocol's own (`Upgrade`, `Connection`, `Sec-WebSocket-*`, `Host`).
+     */
+    public val safeToLogHeaders: Set<String>,
     /** The hooks. */
     public val hooks: Hooks,
 ) {

@@ -46,6 +46,9 @@ class SecretsAtTraceTest : FunSpec({
                     header("Cookie", "sid=SECRET3")
                     header("X-Api-Key", "SECRET6")
                     sensitiveHeaders("X-Api-Key")
+                    header("X-Custom-Key", "SECRET7") // not marked at all: hidden by default (issue 21, item 16)
+                    header("X-Trace-Id", "visible-42")
+                    safeToLogHeaders("X-Trace-Id", "X-Api-Key") // sensitive wins over safe
                     traceFrames = true
                     traceBinaryPayloads = true
                     reconnect { backoff(10, 10, 1.0) }
@@ -73,6 +76,8 @@ class SecretsAtTraceTest : FunSpec({
         log shouldContain "<- BINARY 3 B 010203"
         log shouldContain "upgrade request"
         log shouldContain "X-Api-Key: ***"
+        log shouldContain "X-Custom-Key: ***"
+        log shouldContain "X-Trace-Id: visible-42" // marked safe to log
         log shouldContain "token=***"
         log shouldNotContain "SECRET"
         log shouldNotContain Base64.getEncoder().encodeToString("alice:SECRET0".toByteArray()) // Basic credentials

@@ -7,10 +7,16 @@ import org.slf4j.LoggerFactory
 /**
  * The DEBUG trace of every frame of one connection (`traceFrames`), on the `dev.tether.Frames` logger: direction,
  * opcode, FIN, size, and for text the first [TEXT_SNIPPET] characters (escaped, truncated); binary payloads only
- * with `traceBinaryPayloads`, as the first [BINARY_SNIPPET] bytes in hex. Also the upgrade's headers, with
- * credentials and the user's sensitive headers replaced by `***`. Costs nothing unless switched on.
+ * with `traceBinaryPayloads`, as the first [BINARY_SNIPPET] bytes in hex. Also the upgrade's headers: a value shows
+ * only for the protocol's own headers and those the user marked safe to log, never for credentials or the user's
+ * sensitive headers; every other value is `***`. Costs nothing unless switched on.
  */
-internal class FrameTrace(private val id: String, private val binaryPayloads: Boolean, private val sensitive: Set<String>) {
+internal class FrameTrace(
+    private val id: String,
+    private val binaryPayloads: Boolean,
+    private val sensitive: Set<String>,
+    private val safe: Set<String> = emptySet(),
+) {
     private val logger: Logger = LoggerFactory.getLogger("dev.tether.Frames")
 
     fun frame(out: Boolean, f: EngineFrame) {
@@ -41,7 +47,11 @@ internal class FrameTrace(private val id: String, private val binaryPayloads: Bo
         logger.debug("[{}] upgrade response {} {}", id, status, headers.entries.joinToString(", ", "{", "}") { (k, v) -> "$k: ${v.joinToString { shown(k, it) }}" })
     }
 
-    private fun shown(name: String, value: String): String = if (name.lowercase() in ALWAYS_SECRET || name.lowercase() in sensitive) "***" else value
+    private fun shown(name: String, value: String): String {
+        val n = name.lowercase()
+        val visible = n !in ALWAYS_SECRET && n !in sensitive && (n in PROTOCOL_HEADERS || n in safe)
+        return if (visible) value else "***"
+    }
 
     private fun text(sb: StringBuilder, data: ByteArray) {
         val s = String(data, 0, minOf(data.size, TEXT_SNIPPET * 4), Charsets.UTF_8)
@@ -82,5 +92,11 @@ internal class FrameTrace(private val id: String, private val binaryPayloads: Bo
 
         /** Header names whose values never appear in a log, whatever the user marks. */
         val ALWAYS_SECRET = setOf("authorization", "proxy-authorization", "cookie", "set-cookie")
+
+        /** The upgrade's own headers: their values carry no secret and show in the trace. */
+        val PROTOCOL_HEADERS = setOf(
+            "upgrade", "connection", "host", "sec-websocket-version", "sec-websocket-protocol",
+            "sec-websocket-extensions", "sec-websocket-accept",
+        )
     }
 }

@@ -135,7 +135,7 @@ internal class RealConnection private constructor(
     override val outboxDepth: Int get() = outbox.inFlight.get()
     override val incomingBacklog: Int get() = inbox.backlog
     private val trace: FrameTrace? =
-        if (config.traceFrames) FrameTrace(id, config.traceBinaryPayloads, config.sensitiveHeaders) else null
+        if (config.traceFrames) FrameTrace(id, config.traceBinaryPayloads, config.sensitiveHeaders, config.safeToLogHeaders) else null
     private val _state = MutableStateFlow<ConnectionState>(ConnectionState.Connecting(0))
     override val state: StateFlow<ConnectionState> = _state.asStateFlow()
 
