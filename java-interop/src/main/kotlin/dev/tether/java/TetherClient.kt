@@ -250,7 +250,7 @@ public class TetherClient private constructor(
         /** The `User-Agent` of the upgrade (default `tether/<version>`); null sends none. */
         public fun userAgent(value: String?): Builder = step { userAgent = value }
 
-        /** The most frames one incoming message may arrive in (default 4096). */
+        /** The most frames one incoming message may arrive in (default: one per 64 bytes of maxMessageSize, at least 4096). */
         public fun maxFragments(count: Int): Builder = step { maxFragments = count }
 
         /** The listener (default: none). */

@@ -92,14 +92,18 @@ public class WebSocketClientBuilder internal constructor(private val url: String
         }
 
     /**
-     * The most frames one incoming message may arrive in (default 4096, 1 to 1 000 000): more fails the connection
-     * with 1009, so that a server cannot make Tether hold millions of tiny fragments.
+     * The most frames one incoming message may arrive in (1 to 1 048 576): more fails the connection with 1009, so
+     * that a server cannot make Tether hold millions of tiny fragments. Unless set, it follows [maxMessageSize]: one
+     * fragment per 64 bytes of it, at least 4096 (16 384 for the default 1 MiB), so that a message of the largest
+     * size allowed may arrive in 64-byte fragments.
      */
-    public var maxFragments: Int = DEFAULT_MAX_FRAGMENTS
+    public var maxFragments: Int
+        get() = fragments ?: (maxMessageSize / BYTES_PER_FRAGMENT).toInt().coerceIn(MIN_DEFAULT_FRAGMENTS, MAX_FRAGMENTS_LIMIT)
         set(value) {
             require(value in 1..MAX_FRAGMENTS_LIMIT) { "maxFragments must be between 1 and $MAX_FRAGMENTS_LIMIT, was $value" }
-            field = value
+            fragments = value
         }
+    private var fragments: Int? = null
 
     /**
      * The `User-Agent` of the upgrade request (default `tether/<version>`); null sends none. A `User-Agent` set with
@@ -444,8 +448,9 @@ public class WebSocketClientBuilder internal constructor(private val url: String
         const val DEFAULT_MAX_SIZE: Long = 1L shl 20
         const val MAX_SIZE_LIMIT: Long = 64L shl 20
         const val DEFAULT_CAPACITY: Int = 64
-        const val DEFAULT_MAX_FRAGMENTS: Int = 4096
-        const val MAX_FRAGMENTS_LIMIT: Int = 1_000_000
+        const val MIN_DEFAULT_FRAGMENTS: Int = 4096
+        const val BYTES_PER_FRAGMENT: Long = 64
+        const val MAX_FRAGMENTS_LIMIT: Int = 1 shl 20
         const val MAX_CAPACITY: Int = 1 shl 20
     }
 }

@@ -81,4 +81,40 @@ class PromisesTest : FunSpec({
             seen.last().javaClass shouldBe ConnectionEvent.Closed::class.java // the watcher handled Closed first
         }
     }
+
+    test("15: raising maxMessageSize alone lets a message of that size arrive in 64-byte fragments (Autobahn 9.3.1)") {
+        val size = 4 shl 20
+        TestWebSocketServer.withScript(ConnectionScript { c ->
+            c.awaitFrame(JDuration.ofSeconds(10)) // the client is ready
+            val chunk = ByteArray(64) { 'a'.code.toByte() }
+            val frames = java.io.ByteArrayOutputStream(size + (size / 64) * 2)
+            for (i in 0 until size / 64) {
+                val opcode = if (i == 0) dev.tether.testkit.WireFrame.TEXT else dev.tether.testkit.WireFrame.CONTINUATION
+                frames.write(byteArrayOf(((if (i == size / 64 - 1) 0x80 else 0) or opcode).toByte(), 64))
+                frames.write(chunk)
+            }
+            c.sendRaw(frames.toByteArray())
+            c.echo()
+        }).use { server ->
+            quickClient(server.url()) {
+                maxFrameSize = size.toLong()
+                maxMessageSize = size.toLong()
+            }.connect().use { conn ->
+                conn.awaitConnected()
+                conn.sendText("go")
+                val f = withTimeout(20.seconds) { conn.incoming.receive() } as Frame.Text
+                f.text.length shouldBe size
+            }
+        }
+    }
+
+    test("15: maxFragments follows maxMessageSize unless set") {
+        val b = WebSocketClientBuilder("ws://127.0.0.1:1/")
+        b.maxFragments shouldBe 16_384
+        b.maxMessageSize = 4L shl 20
+        b.maxFragments shouldBe 65_536
+        b.maxFragments = 10
+        b.maxMessageSize = 64L shl 20
+        b.maxFragments shouldBe 10
+    }
 })
