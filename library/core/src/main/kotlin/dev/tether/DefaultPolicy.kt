@@ -10,6 +10,8 @@ public object DefaultPolicy {
      * The default for a failure outside a running connection.
      *
      * - connect failed (refused, DNS, timeout, TLS): [Decision.Reconnect];
+     * - a proxy refused our credentials or wants some (`ConnectFailure.PROXY` with `proxyStatus` 407, HTTP or
+     *   SOCKS5): [Decision.StayDown], like a 401/403 from the server (the same credentials would fail again);
      * - handshake 401/403: [Decision.Reconnect] when [hasConnectProvider] (it can mint fresh credentials),
      *   else [Decision.StayDown] (the same credentials would fail again);
      * - handshake 408, 429 and 5xx: [Decision.ReconnectAfter] the server's `Retry-After` when it sent one, else
@@ -19,7 +21,12 @@ public object DefaultPolicy {
      * - anything else: [Decision.Reconnect].
      */
     public fun onError(error: TetherException, hasConnectProvider: Boolean): Decision = when (error) {
-        is TetherException.ConnectFailed -> Decision.Reconnect
+        is TetherException.ConnectFailed ->
+            if (error.kind == TetherException.ConnectFailure.PROXY && error.proxyStatus == PROXY_CREDENTIALS) {
+                Decision.StayDown
+            } else {
+                Decision.Reconnect
+            }
         is TetherException.HandshakeFailed -> when (error.status) {
             401, 403 -> if (hasConnectProvider) Decision.Reconnect else Decision.StayDown
             408, 429, in 500..599 -> error.retryAfter?.let { Decision.ReconnectAfter(it) } ?: Decision.Reconnect
@@ -46,4 +53,7 @@ public object DefaultPolicy {
         CloseCodes.POLICY_VIOLATION, CloseCodes.UNSUPPORTED_DATA, CloseCodes.MANDATORY_EXTENSION -> Decision.StayDown
         else -> Decision.Reconnect
     }
+
+    /** A proxy's "credentials needed or refused" (HTTP 407; SOCKS5 authentication failures are reported as 407 too). */
+    private const val PROXY_CREDENTIALS = 407
 }

@@ -6,6 +6,7 @@ import dev.tether.testkit.TestProxy
 import dev.tether.testkit.TestWebSocketServer
 import io.kotest.core.spec.style.FunSpec
 import io.kotest.matchers.shouldBe
+import io.kotest.matchers.types.shouldBeInstanceOf
 import io.kotest.matchers.string.shouldNotContain
 import kotlinx.coroutines.flow.first
 import kotlinx.coroutines.withTimeout
@@ -85,10 +86,28 @@ class ProxyTest : FunSpec({
                 http.message!! shouldNotContain "wrong"
                 val socks = failureThrough(server.url()) { proxy(ProxyConfig.socks5("127.0.0.1", proxy.port, "alice", "wrong")) }
                 socks.kind shouldBe ConnectFailure.PROXY
-                socks.proxyStatus shouldBe 1
+                socks.proxyStatus shouldBe 407 // credentials refused, as HTTP says it
                 ProxyConfig.http("h", 1, "alice", "wrong").toString() shouldNotContain "wrong"
                 proxy.refuseWith = 403
                 failureThrough(server.url()) { proxy(ProxyConfig.http("127.0.0.1", proxy.port)) }.proxyStatus shouldBe 403
+            }
+        }
+    }
+
+    test("wrong proxy credentials stay down under the default policy, HTTP and SOCKS5 (issue 21, item 17)") {
+        TestWebSocketServer.echo().use { server ->
+            TestProxy("alice" to "right").start().use { proxy ->
+                for (config in listOf(
+                    ProxyConfig.http("127.0.0.1", proxy.port, "alice", "wrong"),
+                    ProxyConfig.socks5("127.0.0.1", proxy.port, "alice", "wrong"),
+                    ProxyConfig.socks5("127.0.0.1", proxy.port), // no credentials for a proxy that wants some
+                )) {
+                    quickClient(server.url()) { logErrors = false; proxy(config) }.connect().use { conn ->
+                        val down = conn.awaitState<ConnectionState.Down>()
+                        (down.cause as TetherException.ConnectFailed).proxyStatus shouldBe 407
+                        conn.state.value.shouldBeInstanceOf<ConnectionState.Down>()
+                    }
+                }
             }
         }
     }

@@ -81,14 +81,14 @@ internal object ProxyTunnel {
         when (choice[1].toInt() and 0xff) {
             0 -> Unit
             2 -> {
-                if (username == null || password == null) throw refused(url, 2, "the SOCKS5 proxy wants credentials")
+                if (username == null || password == null) throw refused(url, CREDENTIALS_REFUSED, "the SOCKS5 proxy wants credentials")
                 val user = username.toByteArray(Charsets.UTF_8)
                 val pass = password.toByteArray(Charsets.UTF_8)
                 writeAll(channel, byteArrayOf(1, user.size.toByte()) + user + byteArrayOf(pass.size.toByte()) + pass)
                 val answer = readExactly(channel, 2, url)
-                if (answer[1].toInt() != 0) throw refused(url, answer[1].toInt() and 0xff, "the SOCKS5 proxy refused the credentials")
+                if (answer[1].toInt() != 0) throw refused(url, CREDENTIALS_REFUSED, "the SOCKS5 proxy refused the credentials (status ${answer[1].toInt() and 0xff})")
             }
-            else -> throw refused(url, 0xff, "the SOCKS5 proxy accepts none of our authentication methods")
+            else -> throw refused(url, CREDENTIALS_REFUSED, "the SOCKS5 proxy accepts none of our authentication methods")
         }
         val address = literal(host)
         val target = when {
@@ -130,3 +130,9 @@ internal object ProxyTunnel {
         return buf.array()
     }
 }
+
+/**
+ * The `proxyStatus` of a SOCKS5 proxy that wants credentials we lack or refuses ours: HTTP's 407, so that one status
+ * means "credentials" for both kinds of proxy (the SOCKS5 authentication status byte carries no more than failure).
+ */
+private const val CREDENTIALS_REFUSED = 407
