@@ -36,8 +36,8 @@ public sealed class TetherException(message: String, cause: Throwable? = null) :
 
     /**
      * The connection could not be opened at all. [url] has credentials redacted. [proxyStatus] is the proxy's answer
-     * when [kind] is [ConnectFailure.PROXY]: the HTTP status of a `CONNECT` (407: credentials needed or wrong) or the
-     * SOCKS5 reply code; otherwise 0.
+     * when [kind] is [ConnectFailure.PROXY]: the HTTP status of a `CONNECT` or the SOCKS5 reply code, and 407 when
+     * either kind of proxy wants credentials it did not get or refused ours; otherwise 0.
      */
     public class ConnectFailed @dev.tether.engine.TetherEngineApi constructor(
         public val url: String,
@@ -109,10 +109,20 @@ public sealed class TetherException(message: String, cause: Throwable? = null) :
 
     /**
      * A frame or reassembled message of [size] bytes exceeded [limit]. Tether closed the connection with 1009.
-     * [size] is -1 when only the frame header was seen.
+     * [size] is -1 when only the frame header was seen. [isFrame] says which limit: `maxFrameSize` (one frame as it
+     * came on the wire) or `maxMessageSize` (the whole message, inflated if it was compressed).
      */
-    public class FrameTooLarge @dev.tether.engine.TetherEngineApi constructor(public val size: Long, public val limit: Long) :
-        TetherException("message of $size bytes exceeds the limit of $limit bytes")
+    public class FrameTooLarge @dev.tether.engine.TetherEngineApi @JvmOverloads constructor(
+        public val size: Long,
+        public val limit: Long,
+        public val isFrame: Boolean = false,
+    ) : TetherException(
+        if (isFrame) {
+            "frame of $size bytes exceeds maxFrameSize ($limit bytes)"
+        } else {
+            "message of $size bytes exceeds maxMessageSize ($limit bytes)"
+        },
+    )
 
     /**
      * A frame was not sent. [reason] says why; the frame itself is in [frame].

@@ -5,6 +5,7 @@ import dev.tether.testkit.TestWebSocketServer
 import io.kotest.core.spec.style.FunSpec
 import io.kotest.matchers.longs.shouldBeLessThan
 import io.kotest.matchers.shouldBe
+import io.kotest.matchers.string.shouldContain
 import kotlinx.coroutines.CompletableDeferred
 import kotlinx.coroutines.async
 import kotlinx.coroutines.flow.MutableStateFlow
@@ -116,5 +117,70 @@ class PromisesTest : FunSpec({
         b.maxFragments = 10
         b.maxMessageSize = 64L shl 20
         b.maxFragments shouldBe 10
+    }
+
+    test("12: a 1 MiB incompressible message that the server compresses arrives under the default limits") {
+        val random = ByteArray(1 shl 20).also { java.util.Random(12).nextBytes(it) }
+        val server = TestWebSocketServer(script = ConnectionScript { c ->
+            c.awaitFrame(JDuration.ofSeconds(10))
+            c.sendBinary(random) // compressed by the test kit: a little larger than 1 MiB on the wire
+            c.echo()
+        }).apply { compression = dev.tether.testkit.ServerCompression() }.start()
+        server.use {
+            quickClient(server.url()).connect().use { conn ->
+                conn.awaitConnected()
+                conn.sendText("go")
+                val f = withTimeout(10.seconds) { conn.incoming.receive() } as Frame.Binary
+                f.toByteArray().contentEquals(random) shouldBe true
+            }
+        }
+    }
+
+    test("13: a message that deflate would grow goes uncompressed, and later compressed messages still inflate") {
+        val random = ByteArray(1 shl 20).also { java.util.Random(13).nextBytes(it) }
+        val server = TestWebSocketServer().apply { compression = dev.tether.testkit.ServerCompression() }.start()
+        server.use {
+            quickClient(server.url()).connect().use { conn ->
+                conn.awaitConnected()
+                val text = "{\"price\": 101.25, \"symbol\": \"ACME\"} ".repeat(200)
+                conn.sendText(text) // compressed: the deflater's history now holds it
+                conn.sendBinary(random) // would grow: uncompressed, and the history is forgotten
+                conn.sendText(text) // compressed again: must not refer to the random bytes
+                val got = server.connections[0].awaitReceived(3, FIVE)
+                got.map { it.rsv } shouldBe listOf(4, 0, 4)
+                got[1].wireLength shouldBe random.size
+                withTimeout(10.seconds) {
+                    conn.incoming.receive() shouldBe Frame.Text(text)
+                    (conn.incoming.receive() as Frame.Binary).toByteArray().contentEquals(random) shouldBe true
+                    conn.incoming.receive() shouldBe Frame.Text(text)
+                }
+            }
+        }
+    }
+
+    test("14: with serverMaxWindowBits, a server that drops the parameter takes the fallback offer and runs compressed") {
+        TestWebSocketServer(
+            handshakeHandler = {
+                dev.tether.testkit.HandshakeResponse.accept().withHeader("Sec-WebSocket-Extensions", "permessage-deflate")
+            },
+        ).start().use { server ->
+            quickClient(server.url()) { compression { serverMaxWindowBits = 10 } }.connect().use { conn ->
+                conn.awaitConnected().handshake.header("sec-websocket-extensions") shouldBe "permessage-deflate"
+            }
+            server.handshakeRequests[0].header("sec-websocket-extensions")!!.split(", ").size shouldBe 2
+        }
+    }
+
+    test("12: the 1009 error says which limit: frame or message") {
+        val (frameEnd, _) = afterMisbehaviour({ c -> c.sendBinary(ByteArray(2000)) }) { maxFrameSize = 1000 }
+        frameEnd.cause!!.message!! shouldContain "frame of 2000 bytes exceeds maxFrameSize (1000 bytes)"
+        val (messageEnd, _) = afterMisbehaviour({ c ->
+            c.sendFrame(dev.tether.testkit.WireFrame.BINARY, ByteArray(800), fin = false)
+            c.sendFrame(dev.tether.testkit.WireFrame.CONTINUATION, ByteArray(800), fin = true)
+        }) {
+            maxFrameSize = 1000
+            maxMessageSize = 1000
+        }
+        messageEnd.cause!!.message!! shouldContain "message of 1600 bytes exceeds maxMessageSize (1000 bytes)"
     }
 })

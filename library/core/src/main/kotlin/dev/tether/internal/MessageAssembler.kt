@@ -37,7 +37,7 @@ internal class MessageAssembler(
         // whole frames first (Ktor's, see docs/architecture.md).
         if (raw.data.size > maxFrameSize) {
             reset()
-            throw TetherException.FrameTooLarge(raw.data.size.toLong(), maxFrameSize)
+            throw TetherException.FrameTooLarge(raw.data.size.toLong(), maxFrameSize, isFrame = true)
         }
         return when (raw.opcode) {
             RawFrame.PING, RawFrame.PONG, RawFrame.CLOSE -> control(raw)

@@ -22,12 +22,25 @@ internal class DeflateParams(
 internal object DeflateNegotiation {
     const val NAME = "permessage-deflate"
 
-    /** The `Sec-WebSocket-Extensions` value offered for [config]. */
+    /**
+     * The `Sec-WebSocket-Extensions` value offered for [config]. With `serverMaxWindowBits` set, a second offer
+     * without it follows (RFC 7692 §7.1.3's fallback): servers that drop that parameter from their answer (Jetty,
+     * Undertow, nginx in front of Jetty) then agree to the second offer and run compressed, instead of failing the
+     * handshake on an answer that matches neither.
+     */
     fun offer(config: CompressionConfig): String = buildString {
+        element(config, withServerWindow = true)
+        if (config.serverMaxWindowBits != null) {
+            append(", ")
+            element(config, withServerWindow = false)
+        }
+    }
+
+    private fun StringBuilder.element(config: CompressionConfig, withServerWindow: Boolean) {
         append(NAME)
         if (config.clientNoContextTakeover) append("; client_no_context_takeover")
         if (config.serverNoContextTakeover) append("; server_no_context_takeover")
-        config.serverMaxWindowBits?.let { append("; server_max_window_bits=").append(it) }
+        if (withServerWindow) config.serverMaxWindowBits?.let { append("; server_max_window_bits=").append(it) }
         // Always offered: it tells the server Tether can honour a smaller client window, so it may ask for one.
         if (config.clientMaxWindowBits == 15) append("; client_max_window_bits") else append("; client_max_window_bits=").append(config.clientMaxWindowBits)
     }
@@ -36,7 +49,8 @@ internal object DeflateNegotiation {
      * The agreed parameters, from the server's `Sec-WebSocket-Extensions` [values] (null when it accepted no
      * extension). Throws [IllegalArgumentException] with the reason for an answer Tether did not offer or cannot
      * honour: another extension, permessage-deflate twice, an unknown, repeated or malformed parameter, a window out
-     * of 8..15 or larger than offered, or a parameter offered but not agreed to.
+     * of 8..15 or larger than offered, or a parameter offered but not agreed to (a missing `server_max_window_bits`
+     * is the fallback offer's answer, and fine).
      */
     fun accept(config: CompressionConfig?, values: List<String>): DeflateParams? {
         val elements = values.flatMap { splitOutsideQuotes(it, ',') }.map { it.trim() }.filter { it.isNotEmpty() }
@@ -73,8 +87,9 @@ internal object DeflateNegotiation {
         }
         val serverBits = params["server_max_window_bits"]?.toInt()
         config.serverMaxWindowBits?.let { asked ->
-            require(serverBits != null && serverBits <= asked) {
-                "the server answered server_max_window_bits=${serverBits ?: "(none)"}, not at most the $asked asked for"
+            // no value: the server took the fallback offer, which does not ask for a window (see [offer])
+            require(serverBits == null || serverBits <= asked) {
+                "the server answered server_max_window_bits=$serverBits, not at most the $asked asked for"
             }
         }
         val clientBits = params["client_max_window_bits"]?.toInt()

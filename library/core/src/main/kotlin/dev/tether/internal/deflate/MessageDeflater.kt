@@ -27,14 +27,23 @@ internal class MessageDeflater(private val params: DeflateParams, private val le
     private var closed = false
 
     /**
-     * Compresses [data] and hands the payload to [write], both under the lock; false (nothing written) once [close]d.
-     * Any thread.
+     * Compresses [data] and hands the payload to [write] with `true`, both under the lock; false (nothing written)
+     * once [close]d. Any thread. When compressing does not make the message smaller (data that is already compressed
+     * or random), [write] gets [data] itself with `false`: it goes out uncompressed, and the deflater forgets its
+     * history, since the server's inflater never sees an uncompressed message and a later message must not refer to
+     * it (RFC 7692 §7.2.3.1 lets a sender switch compression per message).
      */
-    fun deflateThen(data: ByteArray, write: (ByteArray) -> Unit): Boolean {
+    fun deflateThen(data: ByteArray, write: (payload: ByteArray, compressed: Boolean) -> Unit): Boolean {
         lock.lock()
         try {
             if (closed) return false
-            write(deflate(data))
+            val payload = deflate(data)
+            if (payload.size < data.size || data.isEmpty()) {
+                write(payload, true)
+            } else {
+                deflater?.reset() // its history holds this message, which the server will not have: forget it all
+                write(data, false)
+            }
             return true
         } finally {
             lock.unlock()

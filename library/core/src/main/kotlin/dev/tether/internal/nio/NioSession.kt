@@ -259,7 +259,9 @@ internal class NioSession(
             socket.write(encoder.encode(frame.opcode, frame.data, frame.fin, frame.rsv))
             return
         }
-        val written = d.deflateThen(frame.data) { payload -> socket.write(encoder.encode(frame.opcode, payload, true, RSV1)) }
+        val written = d.deflateThen(frame.data) { payload, compressed ->
+            socket.write(encoder.encode(frame.opcode, payload, true, if (compressed) RSV1 else 0))
+        }
         if (!written) throw TetherException.ConnectionLost("the connection is closed", byPeer = false)
     }
 

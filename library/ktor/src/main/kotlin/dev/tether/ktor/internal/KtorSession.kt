@@ -30,7 +30,7 @@ internal class KtorSession(
         } catch (e: ProtocolViolationException) {
             throw TetherException.ProtocolViolation(dev.tether.CloseCodes.PROTOCOL_ERROR, e.message)
         } catch (e: FrameTooBigException) {
-            throw TetherException.FrameTooLarge(e.frameSize, session.maxFrameSize)
+            throw TetherException.FrameTooLarge(e.frameSize, session.maxFrameSize, isFrame = true)
         } catch (e: CancellationException) {
             throw e
         } catch (e: Throwable) {
