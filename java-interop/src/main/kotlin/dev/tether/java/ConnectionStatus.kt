@@ -31,8 +31,11 @@ public class ConnectionStatus private constructor(
     /** The negotiated subprotocol (connected), or null. */
     public val subprotocol: String?,
 ) {
-    /** The states of a connection; see `docs/lifecycle.md`. */
-    public enum class Kind { CONNECTING, CONNECTED, RECONNECTING, DOWN, PAUSED, CLOSING, CLOSED }
+    /**
+     * The states of a connection; see `docs/lifecycle.md`. [NOT_STARTED]: `connect()` has not been called yet (the
+     * core's states begin at CONNECTING once it has).
+     */
+    public enum class Kind { NOT_STARTED, CONNECTING, CONNECTED, RECONNECTING, DOWN, PAUSED, CLOSING, CLOSED }
 
     override fun toString(): String = "ConnectionStatus($kind, attempt=$attempt, delay=$delay, code=$code)"
 
@@ -54,9 +57,9 @@ public class ConnectionStatus private constructor(
             is ConnectionState.Closed -> make(Kind.CLOSED, code = s.code, reason = s.reason, cause = s.cause)
         }
 
-        /** Before the connection started: connecting, attempt 0. */
+        /** Before `connect()`: [Kind.NOT_STARTED]. */
         @JvmSynthetic
-        fun notStarted(): ConnectionStatus = make(Kind.CONNECTING)
+        fun notStarted(): ConnectionStatus = make(Kind.NOT_STARTED)
 
         private fun make(
             kind: Kind,

@@ -101,7 +101,9 @@ class PhoenixClientTest {
         try (FakePhoenixServer server = new FakePhoenixServer().start()) {
             server.setPushHandler((topic, event, payload) -> FakePhoenixServer.Answer.none());
             CompletableFuture<PhoenixReply> pending;
-            try (PhoenixClient socket = quick(server).pushTimeout(Duration.ofSeconds(60)).build().connect()) {
+            PhoenixClient client = quick(server).pushTimeout(Duration.ofSeconds(60)).build();
+            assertEquals(ConnectionStatus.Kind.NOT_STARTED, client.status().getKind()); // issue 21, item 18: not CONNECTING
+            try (PhoenixClient socket = client.connect()) {
                 PhoenixClient.Channel room = socket.channel("room:silent");
                 assertTrue(room.join().get(5, TimeUnit.SECONDS).isOk());
                 pending = room.push("silent", "{}");

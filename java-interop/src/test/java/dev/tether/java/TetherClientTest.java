@@ -395,13 +395,14 @@ class TetherClientTest {
             server.setCompression(new dev.tether.testkit.ServerCompression());
             server.start();
             TetherConnection conn = quick(server.url()).compressionThreshold(0).build().connect().get(5, TimeUnit.SECONDS);
-            conn.sendText("squeezed").get(5, TimeUnit.SECONDS);
+            String squeezed = "squeezed ".repeat(10); // deflate shrinks it (a message it would grow goes uncompressed)
+            conn.sendText(squeezed).get(5, TimeUnit.SECONDS);
             conn.send(new Frame.Text("as is", false)).get(5, TimeUnit.SECONDS);
             List<WireFrame> got = server.getConnections().get(0).awaitReceived(2, FIVE);
             assertEquals(4, got.get(0).getRsv());
-            assertEquals("squeezed", got.get(0).getText());
+            assertEquals(squeezed, got.get(0).getText());
             assertEquals(0, got.get(1).getRsv());
-            assertEquals("squeezed", ((Frame.Text) conn.receive(FIVE).orElseThrow()).getText());
+            assertEquals(squeezed, ((Frame.Text) conn.receive(FIVE).orElseThrow()).getText());
             assertEquals("as is", ((Frame.Text) conn.receive(FIVE).orElseThrow()).getText());
             conn.close(1000, "").get(5, TimeUnit.SECONDS);
         }

@@ -80,7 +80,7 @@ public sealed class TetherException(message: String, cause: Throwable? = null) :
      * UTF-8) to the server.
      */
     public class ProtocolViolation @dev.tether.engine.TetherEngineApi constructor(public val closeCode: Int, detail: String) :
-        TetherException("protocol violation ($closeCode): $detail")
+        TetherException("protocol violation: $detail") // the close code travels beside the reason: not repeated here
 
     /** No pong arrived within [pongTimeout] of a ping: the link is dead. */
     public class DeadLink @dev.tether.engine.TetherEngineApi constructor(public val pongTimeout: Duration) :
@@ -130,9 +130,17 @@ public sealed class TetherException(message: String, cause: Throwable? = null) :
     public class SendFailed @dev.tether.engine.TetherEngineApi constructor(public val frame: Frame, public val reason: SendFailure, detail: String = reason.name) :
         TetherException("send of $frame failed: $detail")
 
-    /** A received message was dropped because the incoming buffer was full and its policy drops. */
-    public class MessageDropped @dev.tether.engine.TetherEngineApi constructor(public val frame: Frame) :
-        TetherException("incoming buffer full: dropped $frame")
+    /**
+     * A received message was dropped: the incoming buffer was full and its policy drops, or the message arrived
+     * while the client was closing and nobody would read it. [detail] says which buffer or why. [count] messages
+     * were dropped for the same reason ([frame] is the last of them): drops while closing are reported once, with
+     * their count, when the client has closed.
+     */
+    public class MessageDropped @dev.tether.engine.TetherEngineApi @JvmOverloads constructor(
+        public val frame: Frame,
+        public val detail: String = "incoming buffer full",
+        public val count: Long = 1,
+    ) : TetherException(if (count == 1L) "$detail: dropped $frame" else "$detail: dropped $count messages, the last $frame")
 
     /**
      * The circuit breaker opened: [failures] connect attempts failed within [within] (`reconnect { circuitBreaker(...) }`),

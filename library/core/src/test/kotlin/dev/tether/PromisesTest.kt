@@ -6,6 +6,7 @@ import io.kotest.core.spec.style.FunSpec
 import io.kotest.matchers.longs.shouldBeLessThan
 import io.kotest.matchers.shouldBe
 import io.kotest.matchers.string.shouldContain
+import io.kotest.matchers.types.shouldBeInstanceOf
 import kotlinx.coroutines.CompletableDeferred
 import kotlinx.coroutines.async
 import kotlinx.coroutines.flow.MutableStateFlow
@@ -182,5 +183,53 @@ class PromisesTest : FunSpec({
             maxMessageSize = 1000
         }
         messageEnd.cause!!.message!! shouldContain "message of 1600 bytes exceeds maxMessageSize (1000 bytes)"
+    }
+
+    test("18: the first attempt's Connecting(0) is told once; Closed says 1006 when no WebSocket ever existed") {
+        TestWebSocketServer.echo().use { server ->
+            val states = java.util.Collections.synchronizedList(ArrayList<ConnectionState>())
+            quickClient(server.url()) { watch { c -> c.state.collect { states += it } } }.connect().use { conn ->
+                conn.awaitConnected()
+            }
+            states.count { it is ConnectionState.Connecting } shouldBe 1
+        }
+        val port = java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress()).use { it.localPort } // closed
+        quickClient("ws://127.0.0.1:$port/") { logErrors = false; reconnect { enabled = false } }.connect().use { conn ->
+            val closed = withTimeout(10.seconds) { conn.awaitClosed() }
+            closed.code shouldBe CloseCodes.ABNORMAL // no WebSocket: no close frame was ever sent or received
+            closed.cause.shouldBeInstanceOf<TetherException.ConnectFailed>()
+        }
+    }
+
+    test("18: a close reason does not repeat its code") {
+        val (d, close) = afterMisbehaviour({ c -> c.sendFrame(3, ByteArray(0)) }) // a reserved opcode
+        d.code shouldBe 1002
+        d.reason shouldBe "protocol violation: reserved opcode 3"
+        close!!.closeReason shouldBe d.reason
+    }
+
+    test("19: messages a server floods into a closing client are reported once, with their count") {
+        val pad = "x".repeat(1024)
+        TestWebSocketServer.withScript(ConnectionScript { c ->
+            c.awaitFrame(JDuration.ofSeconds(10))
+            try {
+                repeat(20_000) { c.sendText(pad) }
+            } catch (e: Exception) {
+                // the client closed: the flood ends
+            }
+        }).use { server ->
+            val drops = java.util.Collections.synchronizedList(ArrayList<TetherException.MessageDropped>())
+            val conn = quickClient(server.url()) {
+                closeTimeout = 5.seconds
+                onError { e -> if (e is TetherException.MessageDropped) drops += e; Decision.Ignore }
+            }.connect()
+            conn.awaitConnected()
+            conn.sendText("go") // nobody reads incoming: the read-ahead fills and reading pauses
+            withTimeout(10.seconds) { while (conn.incomingBacklog < 32) kotlinx.coroutines.delay(10) }
+            conn.close(1000, "")
+            drops.size shouldBe 1 // one report, not one per message
+            (drops.single().count > 1) shouldBe true
+            drops.single().message!! shouldContain "arrived while the client was closing"
+        }
     }
 })

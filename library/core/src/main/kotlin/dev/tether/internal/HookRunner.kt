@@ -34,6 +34,8 @@ internal class HookRunner(
     private val epoch: () -> Int,
     /** Where decisions about non-fatal errors go: the supervisor's command queue. */
     private val decided: (Command.Decide) -> Unit,
+    /** True once a close of the client was asked: drops are counted from then on (see [report]). */
+    private val closing: () -> Boolean = { false },
 ) : HookScope {
     private val hooks = config.hooks
 
@@ -137,10 +139,35 @@ internal class HookRunner(
         return answer
     }
 
-    /** Reports a non-fatal error (a dropped frame) without waiting; decided like a handler failure. */
+    /**
+     * Reports a non-fatal error (a dropped frame) without waiting; decided like a handler failure. Messages dropped
+     * once a close was asked ([closing]) are only counted, and told once by [reportDropsWhileClosing]: a server that
+     * floods a closing client must not make one `onError` call per message.
+     */
     fun report(error: TetherException) {
+        if (error is TetherException.MessageDropped && closing()) {
+            lastDropWhileClosing = error.frame
+            dropsWhileClosing.addAndGet(error.count)
+            return
+        }
+        tell(error)
+    }
+
+    private fun tell(error: TetherException) {
         log.errorThrottled(error.javaClass.simpleName, "reported", error) // a flood of drops logs once per window
         if (hooks.onError != null) observe(Event.Error(error, epoch()), MAX_REPORTS)
+    }
+
+    private val dropsWhileClosing = java.util.concurrent.atomic.AtomicLong()
+
+    @Volatile
+    private var lastDropWhileClosing: Frame? = null
+
+    /** Tells, once, how many messages were dropped after the close was asked (see [report]); before the hooks end. */
+    fun reportDropsWhileClosing() {
+        val n = dropsWhileClosing.getAndSet(0)
+        val last = lastDropWhileClosing ?: return
+        if (n > 0) tell(TetherException.MessageDropped(last, "arrived while the client was closing", n))
     }
 
     /** Hands a ping to `onPing` if set; never blocks the reader (skipped while the hooks lag a full buffer behind). */

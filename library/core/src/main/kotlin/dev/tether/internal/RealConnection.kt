@@ -136,7 +136,10 @@ internal class RealConnection private constructor(
     override val incomingBacklog: Int get() = inbox.backlog
     private val trace: FrameTrace? =
         if (config.traceFrames) FrameTrace(id, config.traceBinaryPayloads, config.sensitiveHeaders, config.safeToLogHeaders) else null
-    private val _state = MutableStateFlow<ConnectionState>(ConnectionState.Connecting(0))
+    /** The state before the first attempt; the first attempt reuses it, so the state flow tells it once. */
+    private val initialState = ConnectionState.Connecting(0)
+    private val _state = MutableStateFlow<ConnectionState>(initialState)
+
     override val state: StateFlow<ConnectionState> = _state.asStateFlow()
 
     /**
@@ -177,7 +180,12 @@ internal class RealConnection private constructor(
         startOverflow = { overflowJob = connectionScope.launch(CoroutineName("tether-overflow")) { outbox.runOverflow() } },
         depthCrossed = { depth -> eventSink.emit { ConnectionEvent.OutboxDepth(it, depth, config.outgoingBuffer.capacity) } },
     )
-    private val hooks = HookRunner(config, this, outbox, log, eventSink, epoch = { epoch }, decided = { commands.trySend(it) })
+    private val hooks = HookRunner(
+        config, this, outbox, log, eventSink,
+        epoch = { epoch },
+        decided = { commands.trySend(it) },
+        closing = { closeAsked.get() != null },
+    )
 
     private val incomingChannel: Channel<Frame> = Channel<Frame>(
         capacity = config.incomingBuffer.capacity,
@@ -429,6 +437,7 @@ internal class RealConnection private constructor(
         decided.complete(end)
         log.info("closed: ${end.code} ${end.reason}".trim())
         watchers.end(closeBudget())
+        hooks.reportDropsWhileClosing()
         hooks.events.close()
         if (withTimeoutOrNull(closeBudget()) { hookJob.join() } == null) {
             log.error("hooks were still running when the close timeout ran out: cancelled")
@@ -470,7 +479,7 @@ internal class RealConnection private constructor(
             }
             hooks.attempt = attempt
             log.attempt = attempt
-            setState(ConnectionState.Connecting(attempt))
+            setState(if (attempt == 0 && _state.value === initialState) initialState else ConnectionState.Connecting(attempt))
             val next: Next = when (val outcome = connectRacingCommands(transport, attempt, scope)) {
                 is Outcome.Stopped -> Next.Stop(outcome.closed)
                 is Outcome.Held -> Next.Go(attempt)
@@ -664,6 +673,10 @@ internal class RealConnection private constructor(
             is Decision.Close -> Next.Stop(
                 if (closeAsked) {
                     ConnectionState.Closed(decision.code, decision.reason, cause)
+                } else if (disconnect == null && decision.code == CloseCodes.NORMAL && decision.reason.isEmpty()) {
+                    // a plain Close() (the default with reconnect off, or a hook's) after an attempt that failed: no
+                    // WebSocket existed, so no close code was sent or received
+                    ConnectionState.Closed(CloseCodes.ABNORMAL, cause?.message ?: "", cause)
                 } else {
                     ConnectionState.Closed(disconnect?.code ?: decision.code, disconnect?.reason ?: decision.reason, cause)
                 },

@@ -59,7 +59,9 @@ public class PhoenixChannel internal constructor(
     private val delivery = Channel<Message>(
         socket.config.messageBuffer,
         if (socket.config.messageOverflow == dev.tether.OverflowPolicy.DROP_NEWEST) BufferOverflow.DROP_LATEST else BufferOverflow.DROP_OLDEST,
-    ) { m -> socket.report(dev.tether.TetherException.MessageDropped(dev.tether.Frame.Text(m.toString()))) }
+    ) { m ->
+        socket.report(dev.tether.TetherException.MessageDropped(dev.tether.Frame.Text(m.toString()), "channel $topic's message buffer full"))
+    }
     private var deliveryJob: Job? = null
     private var rejoinTimer: Job? = null
     private var rejoinTries = 0

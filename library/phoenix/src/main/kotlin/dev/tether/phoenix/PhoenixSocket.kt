@@ -440,11 +440,7 @@ public class PhoenixSocket internal constructor(
             }
         } catch (e: Exception) {
             val error = TetherException.DecodeFailed("Phoenix V2 message: ${e.message}", e)
-            try {
-                config.onDecodeError(error)
-            } catch (again: Exception) {
-                log.warn("[{}] onDecodeError threw", logId, again)
-            }
+            guarded("onDecodeError") { config.onDecodeError(error) } // a throw is reported as HandlerFailed
             report(error)
             return
         }

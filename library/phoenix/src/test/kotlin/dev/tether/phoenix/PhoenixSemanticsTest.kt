@@ -148,6 +148,8 @@ class PhoenixSemanticsTest : FunSpec({
                     eventually { server.heartbeats >= beats + 3 } // the heartbeat goes on, answered
                     server.server.handshakeRequests.size shouldBe 1 // no reconnect
                     eventually { errors.any { it is TetherException.MessageDropped } } // the overflow is reported
+                    // in the channel's words, not the connection's (issue 21, item 18)
+                    errors.first { it is TetherException.MessageDropped }.message!! shouldContain "channel room:slow's message buffer full"
                 } finally {
                     stuck.countDown()
                     collector.cancel()

@@ -8,6 +8,7 @@ import io.kotest.assertions.throwables.shouldThrow
 import io.kotest.core.spec.style.FunSpec
 import io.kotest.matchers.collections.shouldContainExactly
 import io.kotest.matchers.shouldBe
+import io.kotest.matchers.string.shouldContain
 import io.kotest.matchers.shouldNotBe
 import io.kotest.matchers.types.shouldBeInstanceOf
 import kotlinx.coroutines.CompletableDeferred
@@ -268,6 +269,25 @@ class PhoenixTest : FunSpec({
                 ch.awaitMessage("after")
                 errors.single().shouldBeInstanceOf<dev.tether.TetherException.DecodeFailed>()
                 socket.isConnected shouldBe true
+            }
+        }
+    }
+
+    test("a throw from onDecodeError is reported to onError as HandlerFailed(onDecodeError) (issue 21, item 18)") {
+        FakePhoenixServer().start().use { server ->
+            val errors = java.util.Collections.synchronizedList(ArrayList<dev.tether.TetherException>())
+            quick(server.endpoint) {
+                onDecodeError { throw IllegalStateException("boom") }
+                onError { errors += it }
+            }.use { socket ->
+                val ch = socket.channel("room:11")
+                ch.join()
+                server.server.connections.last().sendText("not json")
+                server.broadcast("room:11", "after", "{}")
+                ch.awaitMessage("after")
+                val failed = errors.filterIsInstance<dev.tether.TetherException.HandlerFailed>().single()
+                failed.message!! shouldContain "onDecodeError"
+                errors.filterIsInstance<dev.tether.TetherException.DecodeFailed>().size shouldBe 1
             }
         }
     }
