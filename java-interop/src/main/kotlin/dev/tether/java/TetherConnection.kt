@@ -5,6 +5,7 @@ import dev.tether.java.internal.CallbackRunner
 import dev.tether.Connection
 import dev.tether.HookScope
 import kotlinx.coroutines.Deferred
+import kotlinx.coroutines.asExecutor
 import dev.tether.ConnectionState
 import dev.tether.Decision as CoreDecision
 import dev.tether.DefaultPolicy
@@ -30,8 +31,10 @@ import kotlin.time.toJavaDuration
 import kotlin.time.toKotlinDuration
 
 /**
- * A running, supervised connection, for Java. Every method is thread-safe; futures complete on Tether's threads
- * (use the `…Async` variants of `CompletableFuture` to continue elsewhere). [AutoCloseable]: [close] closes with
+ * A running, supervised connection, for Java. Every method is thread-safe. A send's future is complete when the
+ * send returns if the frame was written (or refused) at once; otherwise it completes on the callback executor, never
+ * on a socket thread. The other futures complete on Tether's shared pool (use the `…Async` variants of
+ * `CompletableFuture` to continue elsewhere). [AutoCloseable]: [close] closes with
  * 1000 and waits until everything has ended.
  *
  * Cost: a send queues the frame from the calling thread (no coroutine, no executor hop); listener methods run in
@@ -341,22 +344,70 @@ public class TetherConnection internal constructor(private val client: TetherCli
         }
     }
 
-    /** A send's future: cancelling it withdraws the frame if it is not written yet. */
-    private class SendFuture(private val written: Deferred<Unit>) : CompletableFuture<Void?>() {
+    /**
+     * A send's future: cancelling it withdraws the frame if it is not written yet. Written (or refused) at once, it is
+     * complete when the send returns. Otherwise it completes on the callback executor, as the JDK's `HttpClient`
+     * runs dependent actions on its executor: a `thenRun` never runs on a socket thread. A listener method that
+     * blocks on it (`get`, `join`) completes it itself when the result arrives, so a single-threaded executor does
+     * not deadlock; an executor that refuses work completes it in Tether's shared pool.
+     */
+    @OptIn(kotlinx.coroutines.ExperimentalCoroutinesApi::class) // getCompletionExceptionOrNull
+    private inner class SendFuture(private val written: Deferred<Unit>) : CompletableFuture<Void?>() {
+        /** The result once it arrived (null: not yet; [WRITTEN] or the failure). */
+        @Volatile
+        private var arrived: Any? = null
+
+        /** Set while a listener method waits on this future on the callback executor. */
+        @Volatile
+        private var listenerWaits = false
+
         init {
-            if (written.isCompleted && !written.isCancelled) {
-                complete(null) // written at once: the common case, no handler
+            if (written.isCompleted) {
+                settle(written.getCompletionExceptionOrNull()) // at once, in the caller: no hop
             } else {
-                written.invokeOnCompletion { e -> done(e) }
+                written.invokeOnCompletion { e ->
+                    arrived = e ?: WRITTEN
+                    if (listenerWaits) {
+                        settle(e)
+                    } else {
+                        try {
+                            client.executor.execute { settle(e) }
+                        } catch (refused: java.util.concurrent.RejectedExecutionException) {
+                            kotlinx.coroutines.Dispatchers.Default.asExecutor().execute { settle(e) }
+                        }
+                    }
+                }
             }
         }
 
-        private fun done(e: Throwable?) {
+        private fun settle(e: Throwable?) {
             when (e) {
                 null -> complete(null)
                 is kotlinx.coroutines.CancellationException -> super.cancel(false)
                 else -> completeExceptionally(e)
             }
+        }
+
+        /** Called before a blocking wait: from a listener method, the result must not wait for the executor. */
+        private fun beforeWait() {
+            if (isDone || !callbacks.isCurrentThreadInside) return
+            listenerWaits = true
+            arrived?.let { settle(if (it === WRITTEN) null else it as Throwable) }
+        }
+
+        override fun get(): Void? {
+            beforeWait()
+            return super.get()
+        }
+
+        override fun get(timeout: Long, unit: java.util.concurrent.TimeUnit): Void? {
+            beforeWait()
+            return super.get(timeout, unit)
+        }
+
+        override fun join(): Void? {
+            beforeWait()
+            return super.join()
         }
 
         override fun cancel(mayInterruptIfRunning: Boolean): Boolean {
@@ -368,5 +419,8 @@ public class TetherConnection internal constructor(private val client: TetherCli
     private companion object {
         /** The end of the stream in [received]. */
         val END = Any()
+
+        /** [SendFuture]'s marker for a result that arrived as "written". */
+        val WRITTEN = Any()
     }
 }

@@ -54,6 +54,38 @@ class FacadeSemanticsTest {
         }
     }
 
+    /** Issue 21, item 7: dependent stages of a send's future never run on a socket thread (tether-io-N). */
+    @Test
+    void sendFuturesCompleteOnTheCallbackExecutorWhenTheSocketWasBackedUp() throws Exception {
+        try (TestWebSocketServer server = TestWebSocketServer.withScript(c -> { })) {
+            try (TetherConnection conn = quick(server.url("/")).build().connect().get(5, TimeUnit.SECONDS)) {
+                server.awaitConnection(FIVE).setReading(false);
+                List<CompletableFuture<Void>> sent = new ArrayList<>();
+                ConcurrentLinkedQueue<String> threads = new ConcurrentLinkedQueue<>();
+                byte[] big = new byte[256 << 10];
+                // 40 MiB: past what loopback's socket buffers take, so direct writes wait in the backlog for the loop
+                for (int i = 0; i < 160; i++) sent.add(conn.sendBinary(big));
+                long waited = sent.stream().filter(f -> !f.isDone()).count();
+                assertTrue(waited > 0, "the socket backed up: the path under test ran");
+                for (CompletableFuture<Void> f : sent) f.thenRun(() -> threads.add(Thread.currentThread().getName()));
+                server.getConnections().get(0).setReading(true);
+                CompletableFuture.allOf(sent.toArray(new CompletableFuture[0])).get(30, TimeUnit.SECONDS);
+                assertTrue(threads.stream().noneMatch(t -> t.startsWith("tether-io")), threads.toString());
+            }
+        }
+    }
+
+    /** A send refused at once (the connection closed) is complete, and failed, when it returns (the at-once path). */
+    @Test
+    void aSendAfterCloseFailsAtOnce() throws Exception {
+        try (TestWebSocketServer server = TestWebSocketServer.echo()) {
+            TetherConnection conn = quick(server.url("/")).build().connect().get(5, TimeUnit.SECONDS);
+            conn.close(1000, "").get(5, TimeUnit.SECONDS);
+            CompletableFuture<Void> late = conn.sendText("late");
+            assertTrue(late.isCompletedExceptionally(), "a send after close must fail, not report written");
+        }
+    }
+
     @Test
     void receiveTellsTheEndOfTheStreamFromATimeout() throws Exception {
         try (TestWebSocketServer server = TestWebSocketServer.withScript(c -> { c.sendText("last"); c.echo(); })) {

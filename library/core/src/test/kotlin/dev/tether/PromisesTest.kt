@@ -232,4 +232,23 @@ class PromisesTest : FunSpec({
             drops.single().message!! shouldContain "arrived while the client was closing"
         }
     }
+
+    test("7: a send's completion handlers never run on an I/O thread, even when the socket was backed up") {
+        TestWebSocketServer.withScript { }.use { server ->
+            quickClient(server.url()).connect().use { conn ->
+                conn.awaitConnected()
+                server.awaitConnection(FIVE).setReading(false)
+                val threads = java.util.Collections.synchronizedList(ArrayList<String>())
+                val big = ByteArray(256 shl 10)
+                // 40 MiB: past what loopback's socket buffers take, so direct writes wait in the backlog for the loop
+                val sends = (1..160).map { conn.enqueue(Frame.Binary(big)) }
+                val waited = sends.count { !it.isCompleted } // these complete later, when the socket drains
+                sends.forEach { d -> d.invokeOnCompletion { threads += Thread.currentThread().name } }
+                (waited > 0) shouldBe true // the socket really backed up: the path under test ran
+                server.connections[0].setReading(true)
+                withTimeout(20.seconds) { sends.forEach { it.await() } }
+                threads.filter { it.startsWith("tether-io") } shouldBe emptyList()
+            }
+        }
+    }
 })

@@ -58,6 +58,24 @@ class SendOrderTest : FunSpec({
         }
     }
 
+    test("a frame queued with outgoing.onSend in a select is never overtaken by a later send (issue 21, item 9)") {
+        TestWebSocketServer.withScript { }.use { server ->
+            quickClient(server.url()).connect().use { conn ->
+                conn.awaitConnected()
+                val rounds = 200
+                withTimeout(30.seconds) {
+                    for (i in 0 until rounds) {
+                        kotlinx.coroutines.selects.select<Unit> { conn.outgoing.onSend(Frame.Text("s$i")) { } }
+                        conn.sendText("d$i")
+                        conn.enqueue(Frame.Text("e$i"))
+                    }
+                }
+                val got = server.connections[0].awaitReceived(3 * rounds, java.time.Duration.ofSeconds(20)).map { it.text }
+                got shouldBe (0 until rounds).flatMap { listOf("s$it", "d$it", "e$it") }
+            }
+        }
+    }
+
     test("closing outgoing closes the client gracefully after what is queued, and never crashes it") {
         TestWebSocketServer.withScript { }.use { server ->
             quickClient(server.url()).connect().use { conn ->

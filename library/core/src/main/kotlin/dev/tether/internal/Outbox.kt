@@ -89,10 +89,16 @@ internal class Outbox(
     @Volatile
     private var closed = false
 
+    /** Set once `outgoing.onSend` was used: direct writes are off from then on (see [outgoing]). */
+    @Volatile
+    var selectUsed: Boolean = false
+        private set
+
     /**
      * Counted elements queued or taken but not yet written or dropped. While it is 0 nothing sent earlier is
      * waiting, so a send may be written at once from the caller (see [SessionRunner.tryWriteNow]) without
-     * overtaking an earlier frame. Frames put through `outgoing.onSend` in a select are not counted.
+     * overtaking an earlier frame. Frames put through `outgoing.onSend` in a select are not counted: once that clause
+     * was used, direct writes stay off ([selectUsed]).
      */
     val inFlight: Depth = Depth(config.capacity, depthCrossed)
 
@@ -125,6 +131,19 @@ internal class Outbox(
                 throw e
             }
         }
+
+        /**
+         * A frame put through `onSend` in a select reaches the channel uncounted (the clause cannot be wrapped), so a
+         * later direct write could overtake it. Reading this clause therefore turns direct writes off for good on
+         * this connection: every frame then goes through the channel, first in, first out, and per-sender order
+         * holds on every send path.
+         */
+        override val onSend: kotlinx.coroutines.selects.SelectClause2<Frame, SendChannel<Frame>>
+            get() {
+                selectUsed = true
+                @Suppress("UNCHECKED_CAST")
+                return (channel as SendChannel<Frame>).onSend
+            }
 
         override fun trySend(element: Frame): ChannelResult<Unit> {
             if (element is Frame.Close) {

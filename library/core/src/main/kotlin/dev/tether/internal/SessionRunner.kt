@@ -426,7 +426,7 @@ internal class SessionRunner(
      * written.
      */
     suspend fun tryWriteNow(frame: Frame): Boolean {
-        if (closing || outbox.inFlight.get() != 0 || !onConnectPhaseOver || !direct.compareAndSet(false, true)) {
+        if (closing || outbox.inFlight.get() != 0 || outbox.selectUsed || !onConnectPhaseOver || !direct.compareAndSet(false, true)) {
             return false
         }
         try {
@@ -454,7 +454,7 @@ internal class SessionRunner(
      */
     fun tryWriteNow(tracked: Tracked): Boolean {
         val direct = session as? DirectWrite ?: return false
-        if (closing || outbox.inFlight.get() != 0 || !onConnectPhaseOver || !this.direct.compareAndSet(false, true)) {
+        if (closing || outbox.inFlight.get() != 0 || outbox.selectUsed || !onConnectPhaseOver || !this.direct.compareAndSet(false, true)) {
             return false
         }
         val marker = try {
@@ -468,10 +468,14 @@ internal class SessionRunner(
             return true
         }
         marker.invokeOnCompletion { e ->
-            if (e == null) {
-                tracked.written.complete(Unit)
-            } else {
-                tracked.fail(SendFailure.CONNECTION_LOST, "the connection was lost before the frame was written")
+            // the marker completes on the I/O thread that drained the socket: the sender's completion handlers (a
+            // Java future's stages, invokeOnCompletion) must not run there
+            OffLoop.run {
+                if (e == null) {
+                    tracked.written.complete(Unit)
+                } else {
+                    tracked.fail(SendFailure.CONNECTION_LOST, "the connection was lost before the frame was written")
+                }
             }
         }
         return true

@@ -29,7 +29,7 @@ internal class EventLoop(val group: EventLoopGroup, val name: String) : Coroutin
     val selector: Selector = Selector.open()
     private val tasks = ConcurrentLinkedQueue<Runnable>()
     private val wakeupPending = AtomicBoolean()
-    private val thread = Thread(this, name).apply { isDaemon = true }
+    private val thread = dev.tether.internal.IoThread(this, name).apply { isDaemon = true }
 
     /** Channels registered on this loop; guarded by the group's lock. */
     @Volatile
