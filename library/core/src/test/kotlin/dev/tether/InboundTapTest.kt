@@ -4,6 +4,7 @@ import dev.tether.engine.TetherEngineApi
 import dev.tether.testkit.TestWebSocketServer
 import io.kotest.core.spec.style.FunSpec
 import io.kotest.matchers.shouldBe
+import io.kotest.matchers.types.shouldBeInstanceOf
 import kotlinx.coroutines.withTimeout
 import java.util.Collections
 import kotlin.time.Duration.Companion.seconds
@@ -29,6 +30,36 @@ class InboundTapTest : FunSpec({
                 val got = withTimeout(10.seconds) { expected.map { (conn.incoming.receive() as Frame.Text).text.toInt() } }
                 got shouldBe expected
                 seen shouldBe (0 until n).toList()
+            }
+        }
+    }
+
+    test("an Error thrown on the loop (a tap's StackOverflowError) ends that connection only (issue 21, item 8)") {
+        TestWebSocketServer.echo().use { server ->
+            val others = (1..4).map { quickClient(server.url()).connect() }
+            try {
+                others.forEach { it.awaitConnected() }
+                val disconnects = java.util.Collections.synchronizedList(ArrayList<Disconnect>())
+                quickClient(server.url()) {
+                    logErrors = false
+                    inboundTap { f -> if ((f as Frame.Text).text == "boom") throw StackOverflowError() else false }
+                    onDisconnect { d -> disconnects += d; Decision.StayDown }
+                }.connect().use { bad ->
+                    bad.awaitConnected()
+                    bad.sendText("boom")
+                    val down = bad.awaitState<ConnectionState.Down>()
+                    down.disconnect!!.cause.shouldBeInstanceOf<TetherException.HandlerFailed>()
+                    disconnects.size shouldBe 1
+                }
+                withTimeout(10.seconds) { // every other connection, on either loop, still works
+                    others.forEach { c ->
+                        c.state.value.shouldBeInstanceOf<ConnectionState.Connected>()
+                        c.sendText("still")
+                        (c.incoming.receive() as Frame.Text).text shouldBe "still"
+                    }
+                }
+            } finally {
+                others.forEach { it.close() }
             }
         }
     }

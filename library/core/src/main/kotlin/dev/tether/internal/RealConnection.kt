@@ -213,9 +213,15 @@ internal class RealConnection private constructor(
             { f: Frame ->
                 try {
                     tap(f)
+                } catch (e: CancellationException) {
+                    throw e
                 } catch (e: Exception) {
                     log.error("inboundTap threw; the message goes to the application", e)
                     false
+                } catch (e: Throwable) {
+                    // an Error (a StackOverflowError, a missing class): this connection cannot go on, but nothing
+                    // else may suffer. The reader ends the session with it; the disconnect policy decides what follows.
+                    throw TetherException.HandlerFailed("inboundTap", e)
                 }
             }
         },

@@ -75,8 +75,9 @@ internal class EventLoop(val group: EventLoopGroup, val name: String) : Coroutin
                         try {
                             if (key.isValid) handler.onReady(key)
                         } catch (e: Throwable) {
-                            // an allocation that failed ends this connection only; other VM errors end the loop
-                            if (e is VirtualMachineError && e !is OutOfMemoryError) throw e
+                            // an allocation that failed or a stack that overflowed ends this connection only (both
+                            // leave the VM sound once unwound); other VM errors end the loop
+                            if (e is VirtualMachineError && e !is OutOfMemoryError && e !is StackOverflowError) throw e
                             log.warn("[{}] a connection failed inside Tether", name, e)
                             handler.onFailure(e)
                         }
@@ -105,7 +106,7 @@ internal class EventLoop(val group: EventLoopGroup, val name: String) : Coroutin
             try {
                 t.run()
             } catch (e: Throwable) {
-                if (e is VirtualMachineError) throw e
+                if (e is VirtualMachineError && e !is OutOfMemoryError && e !is StackOverflowError) throw e
                 log.warn("[{}] a task failed", name, e)
             }
         }
