@@ -251,4 +251,63 @@ class PromisesTest : FunSpec({
             }
         }
     }
+
+    test("3: a peer that stopped reading is declared dead even with 20 MiB queued (the ping does not wait behind it)") {
+        TestWebSocketServer.withScript { }.use { server ->
+            quickClient(server.url()) {
+                pingInterval = 1.seconds
+                pongTimeout = 1.seconds
+                onDisconnect { Decision.StayDown }
+            }.connect().use { conn ->
+                conn.awaitConnected()
+                server.awaitConnection(FIVE).setReading(false)
+                val big = ByteArray(512 shl 10)
+                repeat(40) { conn.enqueue(Frame.Binary(big)) }
+                val down = conn.awaitState<ConnectionState.Down>(15.seconds)
+                down.disconnect!!.cause.shouldBeInstanceOf<TetherException.DeadLink>()
+            }
+        }
+    }
+
+    test("3: a server's ping is answered, and reading goes on, while 20 MiB wait for the socket") {
+        TestWebSocketServer.withScript { }.use { server ->
+            quickClient(server.url()) { pingInterval = kotlin.time.Duration.ZERO }.connect().use { conn ->
+                conn.awaitConnected()
+                val sc = server.awaitConnection(FIVE)
+                sc.setReading(false)
+                val big = ByteArray(512 shl 10)
+                repeat(40) { conn.enqueue(Frame.Binary(big)) }
+                withTimeout(10.seconds) { while (conn.outboxDepth == 0 && !big.isEmpty()) kotlinx.coroutines.delay(5); }
+                repeat(20) { sc.sendPing("p$it".toByteArray()) } // each pong used to stop the reader behind the data
+                sc.sendText("after the pings")
+                (withTimeout(10.seconds) { conn.incoming.receive() } as Frame.Text).text shouldBe "after the pings"
+                sc.setReading(true)
+                val pongs = withTimeout(30.seconds) {
+                    sc.awaitReceived(JDuration.ofSeconds(30)) { it.opcode == dev.tether.testkit.WireFrame.PONG && it.text == "p19" }
+                }
+                pongs.text shouldBe "p19"
+            }
+        }
+    }
+
+    test("3: reconnect() and close() end promptly while a send waits behind a backlog the peer never reads") {
+        TestWebSocketServer.withScript { }.use { server ->
+            quickClient(server.url()) { pingInterval = kotlin.time.Duration.ZERO; closeTimeout = 2.seconds }.connect().use { conn ->
+                conn.awaitConnected()
+                server.awaitConnection(FIVE).setReading(false)
+                val big = ByteArray(512 shl 10)
+                // fill the kernel's buffers with direct writes (nothing counted in the outbox), until one must wait
+                withTimeout(10.seconds) { while (conn.enqueue(Frame.Binary(big)).isCompleted) Unit }
+                conn.enqueue(Frame.Binary(ByteArray(5 shl 20))) // taken directly too: now past the 4 MiB bound
+                conn.outboxDepth shouldBe 0 // so the next send takes the direct path, behind more than the bound
+                val sender = async(start = kotlinx.coroutines.CoroutineStart.UNDISPATCHED) { runCatching { conn.sendText("waits") } }
+                conn.reconnect()
+                conn.awaitState<ConnectionState.Reconnecting>(5.seconds)
+                val started = TimeSource.Monotonic.markNow()
+                conn.close(1000, "")
+                started.elapsedNow().inWholeMilliseconds shouldBeLessThan 3_500
+                withTimeout(5.seconds) { sender.await() } // ended, one way or the other
+            }
+        }
+    }
 })

@@ -19,3 +19,12 @@ internal interface DirectWrite {
         val WRITTEN: CompletableDeferred<Unit> = CompletableDeferred(Unit)
     }
 }
+
+/**
+ * An engine session that can send a ping or a pong ahead of the data already queued (Tether's own engine): liveness
+ * must not wait behind what the application queued (RFC 6455 §5.4 lets control frames go between frames).
+ */
+internal interface UrgentControl {
+    /** Sends the ping or pong [frame] ahead of queued data; waits only past a small bound of control frames. */
+    suspend fun sendControl(frame: RawFrame)
+}

@@ -13,7 +13,10 @@ internal class ObservedSession(
     private val delegate: EngineSession,
     private val trace: FrameTrace?,
     private val events: ConnectionEvents,
-) : EngineSession by delegate, DirectWrite, PeerClose {
+) : EngineSession by delegate, DirectWrite, PeerClose, UrgentControl {
+    /** True when the engine can write from the caller's thread ([DirectWrite]); Tether's own engine can. */
+    val hasDirectWrite: Boolean = delegate is DirectWrite
+
     /**
      * Tells a frame the reader took from [receive] (which is not overridden, so that the reader's hot path keeps
      * calling the engine directly, without a suspending wrapper).
@@ -38,6 +41,12 @@ internal class ObservedSession(
             observe(out = true, frame)
             committed?.invoke()
         }
+    }
+
+    /** A ping or pong ahead of queued data when the delegate can ([UrgentControl]), else in line. */
+    override suspend fun sendControl(frame: RawFrame) {
+        observe(out = true, frame)
+        (delegate as? UrgentControl)?.sendControl(frame) ?: delegate.send(frame)
     }
 
     /** The delegate's wait for the peer's TCP close, if it has one (else it returns at once, as without the wrapper). */

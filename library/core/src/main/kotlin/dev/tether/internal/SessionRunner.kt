@@ -21,7 +21,6 @@ import kotlinx.coroutines.launch
 import kotlinx.coroutines.selects.onTimeout
 import kotlinx.coroutines.selects.select
 import kotlinx.coroutines.withTimeoutOrNull
-import kotlinx.coroutines.yield
 import kotlinx.coroutines.Job
 import kotlinx.coroutines.channels.ReceiveChannel
 import kotlinx.coroutines.flow.first
@@ -266,7 +265,7 @@ internal class SessionRunner(
                     null -> Unit
                     is Frame.Ping -> {
                         // Answered here, before the next frame is read: ahead of anything queued after it arrived.
-                        session.send(RawFrame(RawFrame.PONG, true, 0, item.data))
+                        sendControl(RawFrame(RawFrame.PONG, true, 0, item.data)) // ahead of queued data, never behind it
                         hooks.observePing(item.data)
                     }
                     is Frame.Pong -> if (keepaliveOn) pongs.trySend(item.data) else hooks.observePong(item.data, null)
@@ -426,9 +425,9 @@ internal class SessionRunner(
      * written.
      */
     suspend fun tryWriteNow(frame: Frame): Boolean {
-        if (closing || outbox.inFlight.get() != 0 || outbox.selectUsed || !onConnectPhaseOver || !direct.compareAndSet(false, true)) {
-            return false
-        }
+        if (closing || outbox.inFlight.get() != 0 || outbox.selectUsed || !onConnectPhaseOver) return false
+        if (observed?.hasDirectWrite == true) return writeNowAndWait(frame)
+        if (!direct.compareAndSet(false, true)) return false
         try {
             if (closing || outbox.inFlight.get() != 0) return false
             session.send(frame.toRaw())
@@ -446,6 +445,23 @@ internal class SessionRunner(
             if (closeFlushed.await()) return true
             throw TetherException.SendFailed(frame, SendFailure.CONNECTION_LOST, "the connection was lost before the frame was written")
         }
+    }
+
+    /**
+     * The direct path on an engine that writes from the caller ([DirectWrite]): the frame is handed over without
+     * waiting (never while holding [direct], so that a closing writer never waits for a sender stuck behind a full
+     * socket), then the caller waits for it to reach the socket. False, nothing handed over: the socket already holds
+     * more than its bound, so the frame goes through the outbox and its backpressure instead.
+     */
+    private suspend fun writeNowAndWait(frame: Frame): Boolean {
+        val tracked = Tracked(frame)
+        if (!tryWriteNow(tracked)) return false
+        try {
+            tracked.written.await()
+        } catch (e: TetherException.SendFailed) {
+            throw TetherException.SendFailed(frame, SendFailure.CONNECTION_LOST, "the connection was lost before the frame was written")
+        }
+        return true
     }
 
     /**
@@ -481,8 +497,18 @@ internal class SessionRunner(
         return true
     }
 
+    /**
+     * Waits until no direct write is handing its frame over. A hand-over never waits for the socket on Tether's engine
+     * ([writeNowAndWait]); on another engine it may, so this sleeps between looks (no spinning) and gives up at
+     * [DIRECT_WAIT]: the session is then shut, which fails that write honestly (it was not written).
+     */
     private suspend fun awaitNoDirectWrite() {
-        while (direct.get()) yield()
+        withTimeoutOrNull(DIRECT_WAIT) { while (direct.get()) delay(1) }
+    }
+
+    private suspend fun sendControl(frame: RawFrame) {
+        val o = observed
+        if (o != null) o.sendControl(frame) else session.send(frame)
     }
 
     /** True once the session is ending: no more direct writes. */
@@ -516,7 +542,7 @@ internal class SessionRunner(
             val payload = ByteBuffer.allocate(8).putLong(++seq).array()
             val sentAt = timeSource.markNow()
             try {
-                session.send(RawFrame(RawFrame.PING, true, 0, payload))
+                sendControl(RawFrame(RawFrame.PING, true, 0, payload)) // the pong timer starts now, whatever is queued
             } catch (e: TetherException) {
                 ending.complete(Ending.Lost(e)) // the socket closed under us: the reader reports the same
                 return
@@ -596,6 +622,9 @@ internal class SessionRunner(
 
         /** How long `reconnect()` lets the frames already handed over, and a close frame, go out on a suspect link. */
         val DROP_GRACE = 250.milliseconds
+
+        /** The longest a closing writer waits for a direct write to finish handing its frame over. */
+        val DIRECT_WAIT = 1000.milliseconds
     }
 }
 

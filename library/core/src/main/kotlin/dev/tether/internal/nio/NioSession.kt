@@ -38,7 +38,8 @@ internal class NioSession(
     private val settings: EngineSettings,
     private val upgrade: Upgrade,
     private val url: String,
-) : TransportSession, NioSocket.Listener, dev.tether.internal.DirectWrite, dev.tether.internal.PeerClose {
+) : TransportSession, NioSocket.Listener, dev.tether.internal.DirectWrite, dev.tether.internal.PeerClose,
+    dev.tether.internal.UrgentControl {
     lateinit var socket: NioSocket
     private val encoder = FrameEncoder()
 
@@ -284,6 +285,16 @@ internal class NioSession(
         write(frame)
     }
 
+    /**
+     * Tether's own pings and its pongs to the server's pings: they jump both the data bound and the queued data (at
+     * the next frame boundary), so the keepalive and the answers to the server's pings work whatever the
+     * application queued. They have a small bound of their own, against a server that floods pings and never reads.
+     */
+    override suspend fun sendControl(frame: RawFrame) {
+        if (socket.urgentBacklog > CONTROL_ALLOWANCE) flush()
+        socket.writeUrgent(encoder.encode(frame.opcode, frame.data, true, 0))
+    }
+
     override suspend fun flush() {
         socket.checkOpen()
         if (socket.backlog == 0L) return // every byte queued so far is on the socket: nothing to wait for
@@ -310,5 +321,8 @@ internal class NioSession(
         const val HIGH_WATER = 64
         const val LOW_WATER = 16
         const val MAX_BACKLOG = 4L shl 20
+
+        /** How many bytes of pings and pongs may wait for the socket before another waits too (about 500 pongs). */
+        const val CONTROL_ALLOWANCE = 64L shl 10
     }
 }

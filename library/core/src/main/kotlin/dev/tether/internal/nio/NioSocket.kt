@@ -47,6 +47,9 @@ internal class NioSocket(
     @Volatile
     private var closed: TetherException? = null
     private val queue = ConcurrentLinkedQueue<Any>() // ByteBuffer or CompletableDeferred<Unit> (flush marker)
+    private val urgent = ConcurrentLinkedQueue<ByteBuffer>() // control frames that go ahead of queued data
+    private val urgentPending = ArrayDeque<ByteBuffer>() // the write owner's: written before pending, at frame boundaries
+    private val urgentQueued = AtomicLong()
     private val owner = AtomicBoolean()
     private val pending = ArrayDeque<Any>() // the write owner's
     private val gather = arrayOfNulls<ByteBuffer>(GATHER)
@@ -205,6 +208,22 @@ internal class NioSocket(
         drive()
     }
 
+    /**
+     * Queues the control frame [buf] ahead of the data waiting to be written, at the next frame boundary (RFC 6455
+     * §5.4 lets control frames go between frames, even inside a fragmented message): a ping or a pong never waits
+     * behind megabytes of application data. [buf] holds exactly one whole frame. Any thread.
+     */
+    fun writeUrgent(buf: ByteBuffer) {
+        closed?.let { throw it }
+        queuedBytes.addAndGet(buf.remaining().toLong())
+        urgentQueued.addAndGet(buf.remaining().toLong())
+        urgent.add(buf)
+        drive()
+    }
+
+    /** Bytes of control frames ([writeUrgent]) not yet on the socket. */
+    val urgentBacklog: Long get() = urgentQueued.get()
+
     /** Completes [done] once everything queued before it is on the socket; fails it if the socket closes first. */
     fun flushMarker(done: CompletableDeferred<Unit>) {
         closed?.let { done.completeExceptionally(it); return }
@@ -220,6 +239,7 @@ internal class NioSocket(
             var blocked = false
             try {
                 while (true) pending.addLast(queue.poll() ?: break)
+                while (true) urgentPending.addLast(urgent.poll() ?: break)
                 blocked = if (tls == null) drainPlain() else drainTls(tls)
             } catch (e: IOException) {
                 close(lost(e))
@@ -232,7 +252,7 @@ internal class NioSocket(
                 if (!loop.inLoop) loop.selector.wakeup()
                 return
             }
-            if (queue.isEmpty() && tls?.wantsWrap != true) return
+            if (queue.isEmpty() && urgent.isEmpty() && tls?.wantsWrap != true) return
         }
     }
 
@@ -245,11 +265,7 @@ internal class NioSocket(
             val written = channel.write(gather, 0, n)
             queuedBytes.addAndGet(-written)
             java.util.Arrays.fill(gather, 0, n, null)
-            while (true) {
-                val head = pending.firstOrNull() as? ByteBuffer ?: break
-                if (head.hasRemaining()) return true
-                pending.removeFirst()
-            }
+            if (dropWritten()) return true
         }
     }
 
@@ -266,22 +282,48 @@ internal class NioSocket(
             if (handshakeMessage) loop.execute { if (closed == null && t.hasBufferedInput) unwrap(t, EMPTY) }
             queuedBytes.addAndGet(-consumed)
             java.util.Arrays.fill(gather, 0, n, null)
-            while (true) {
-                val head = pending.firstOrNull() as? ByteBuffer ?: break
-                if (head.hasRemaining()) break
-                pending.removeFirst()
-            }
+            dropWritten()
         }
     }
 
-    /** Puts the buffers at the head of [pending], up to the next flush marker, into [gather]; returns how many. */
+    /**
+     * Puts the buffers to write next into [gather] and returns how many: the urgent control frames first when the
+     * head of [pending] is at a frame boundary (each buffer is one whole frame: one partly written is finished
+     * first), then the buffers at the head of [pending], up to the next flush marker.
+     */
     private fun fillGather(): Int {
         var n = 0
+        val head = pending.firstOrNull()
+        if (!(head is ByteBuffer && head.position() > 0)) {
+            for (u in urgentPending) {
+                if (n == GATHER) return n
+                gather[n++] = u
+            }
+        }
         for (item in pending) {
             if (item !is ByteBuffer || n == GATHER) break
             gather[n++] = item
         }
         return n
+    }
+
+    /** Forgets the buffers written whole; true if one was written in part (the socket is full). */
+    private fun dropWritten(): Boolean {
+        while (true) {
+            val u = urgentPending.firstOrNull() ?: break
+            if (u.hasRemaining()) {
+                if (u.position() > 0) return true // written in part: the socket is full
+                break // not in this write (the data's head was in the middle of a frame): it goes next
+            }
+            urgentPending.removeFirst()
+            urgentQueued.addAndGet(-u.limit().toLong())
+        }
+        while (true) {
+            val head = pending.firstOrNull() as? ByteBuffer ?: break
+            if (head.hasRemaining()) return true
+            pending.removeFirst()
+        }
+        return false
     }
 
     @Suppress("UNCHECKED_CAST")
