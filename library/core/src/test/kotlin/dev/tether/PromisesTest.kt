@@ -9,6 +9,7 @@ import io.kotest.matchers.string.shouldContain
 import io.kotest.matchers.types.shouldBeInstanceOf
 import kotlinx.coroutines.CompletableDeferred
 import kotlinx.coroutines.async
+import kotlinx.coroutines.launch
 import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.withTimeout
 import java.time.Duration as JDuration
@@ -307,6 +308,41 @@ class PromisesTest : FunSpec({
                 conn.close(1000, "")
                 started.elapsedNow().inWholeMilliseconds shouldBeLessThan 3_500
                 withTimeout(5.seconds) { sender.await() } // ended, one way or the other
+            }
+        }
+    }
+
+    test("10: when the close deadline cuts the writer off mid-batch, a frame reported failed never reached the server") {
+        repeat(3) {
+            TestWebSocketServer.withScript { }.use { server ->
+                val conn = quickClient(server.url()) { closeTimeout = 1.seconds; pingInterval = kotlin.time.Duration.ZERO }.connect()
+                conn.awaitConnected()
+                val sc = server.awaitConnection(FIVE)
+                sc.setReading(false) // the server stops reading: the writer's batch waits on a full socket
+                val pad = ByteArray(64 shl 10)
+                val ok = java.util.Collections.synchronizedSet(HashSet<Int>())
+                val failed = java.util.Collections.synchronizedSet(HashSet<Int>())
+                kotlinx.coroutines.coroutineScope {
+                    val sends = (0 until 300).map { i ->
+                        launch(kotlinx.coroutines.Dispatchers.Default) {
+                            val frame = Frame.Binary(byteArrayOf((i shr 8).toByte(), i.toByte()) + pad)
+                            try {
+                                conn.send(frame); ok += i
+                            } catch (e: TetherException.SendFailed) {
+                                failed += i
+                            }
+                        }
+                    }
+                    withTimeout(10.seconds) { while (conn.outboxDepth < 64) kotlinx.coroutines.delay(5) }
+                    conn.close(1000, "") // the close deadline (1 s) passes with the writer mid-batch
+                    sends.forEach { it.join() }
+                }
+                sc.setReading(true) // now read all that reached the server's side
+                sc.awaitClosed(JDuration.ofSeconds(10)) shouldBe true
+                val received = sc.received.filter { it.isBinary }.map { it.payload.let { p -> ((p[0].toInt() and 0xff) shl 8) or (p[1].toInt() and 0xff) } }.toSet()
+                (ok + failed).size shouldBe 300
+                (failed intersect received) shouldBe emptySet() // reported failed, yet received: the defect
+                ok shouldBe received
             }
         }
     }

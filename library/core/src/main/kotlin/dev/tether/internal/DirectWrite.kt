@@ -28,3 +28,19 @@ internal interface UrgentControl {
     /** Sends the ping or pong [frame] ahead of queued data; waits only past a small bound of control frames. */
     suspend fun sendControl(frame: RawFrame)
 }
+
+/** A position in a session's outgoing stream (see [WriteProgress]). */
+internal class WriteMark {
+    /** True once every byte queued before this mark is on the socket. */
+    @Volatile
+    var done: Boolean = false
+}
+
+/**
+ * An engine session that can tell which queued frames reached the socket (Tether's own engine), so that a writer
+ * stopped midway reports the frames already written as written and only the others as lost.
+ */
+internal interface WriteProgress {
+    /** A mark behind everything queued so far, or null when the engine cannot tell. */
+    fun mark(): WriteMark?
+}

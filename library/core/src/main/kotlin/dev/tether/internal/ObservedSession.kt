@@ -13,7 +13,7 @@ internal class ObservedSession(
     private val delegate: EngineSession,
     private val trace: FrameTrace?,
     private val events: ConnectionEvents,
-) : EngineSession by delegate, DirectWrite, PeerClose, UrgentControl {
+) : EngineSession by delegate, DirectWrite, PeerClose, UrgentControl, WriteProgress {
     /** True when the engine can write from the caller's thread ([DirectWrite]); Tether's own engine can. */
     val hasDirectWrite: Boolean = delegate is DirectWrite
 
@@ -48,6 +48,9 @@ internal class ObservedSession(
         observe(out = true, frame)
         (delegate as? UrgentControl)?.sendControl(frame) ?: delegate.send(frame)
     }
+
+    /** The delegate's mark, if it can tell what reached the socket ([WriteProgress]); else null. */
+    override fun mark(): WriteMark? = (delegate as? WriteProgress)?.mark()
 
     /** The delegate's wait for the peer's TCP close, if it has one (else it returns at once, as without the wrapper). */
     override suspend fun awaitPeerClose() {

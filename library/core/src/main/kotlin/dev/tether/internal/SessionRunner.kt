@@ -378,13 +378,31 @@ internal class SessionRunner(
             outbox.finished(it)
         }
         batch.clear()
+        marks.clear()
     }
 
-    /** Taken but maybe not written when the connection died: each sender is told (a plain frame via `onError`). */
+    /**
+     * The writer stopped (the connection died, or the close deadline cut it off) with [batch] handed to the session
+     * but not known to be written. A frame whose mark says it reached the socket is written, as it would have been
+     * reported a moment later; each other sender is told it was not written (a plain frame via `onError`). So a
+     * frame reported failed never reached the server.
+     */
     private fun lost(batch: MutableList<Any>) {
-        batch.forEach { outbox.dropped(it, SendFailure.CONNECTION_LOST) }
+        batch.forEachIndexed { i, e ->
+            if (marks.getOrNull(i)?.done == true) {
+                (e as? Tracked)?.written?.complete(Unit)
+                outbox.finished(e)
+            } else {
+                outbox.dropped(e, SendFailure.CONNECTION_LOST)
+            }
+        }
         batch.clear()
+        marks.clear()
     }
+
+    /** For each frame of the writer's batch, the mark behind it ([WriteProgress]); null where the engine cannot tell. */
+    private val marks = ArrayList<WriteMark?>()
+    private val progress = session as? WriteProgress
 
     private suspend fun write(element: Any, batch: MutableList<Any>) {
         val tracked = element as? Tracked
@@ -415,6 +433,7 @@ internal class SessionRunner(
         }
         batch.add(element)
         session.send(frame.toRaw())
+        marks.add(progress?.mark())
     }
 
     /**

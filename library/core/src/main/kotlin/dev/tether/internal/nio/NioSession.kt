@@ -39,7 +39,7 @@ internal class NioSession(
     private val upgrade: Upgrade,
     private val url: String,
 ) : TransportSession, NioSocket.Listener, dev.tether.internal.DirectWrite, dev.tether.internal.PeerClose,
-    dev.tether.internal.UrgentControl {
+    dev.tether.internal.UrgentControl, dev.tether.internal.WriteProgress {
     lateinit var socket: NioSocket
     private val encoder = FrameEncoder()
 
@@ -284,6 +284,8 @@ internal class NioSession(
         if (socket.backlog > MAX_BACKLOG) flush()
         write(frame)
     }
+
+    override fun mark(): dev.tether.internal.WriteMark = socket.mark()
 
     /**
      * Tether's own pings and its pongs to the server's pings: they jump both the data bound and the queued data (at

@@ -1,6 +1,7 @@
 package dev.tether.internal.nio
 
 import dev.tether.TetherException
+import dev.tether.internal.WriteMark
 import kotlinx.coroutines.CompletableDeferred
 import java.io.IOException
 import java.net.InetSocketAddress
@@ -224,6 +225,18 @@ internal class NioSocket(
     /** Bytes of control frames ([writeUrgent]) not yet on the socket. */
     val urgentBacklog: Long get() = urgentQueued.get()
 
+    /**
+     * A mark behind everything queued so far: its [WriteMark.done] turns true once all of that is on the socket (never,
+     * if the socket closes first). Cheaper than a flush marker, and it does not end a gathering write. Any thread.
+     */
+    fun mark(): WriteMark {
+        val m = WriteMark()
+        if (closed != null) return m
+        queue.add(m)
+        drive()
+        return m
+    }
+
     /** Completes [done] once everything queued before it is on the socket; fails it if the socket closes first. */
     fun flushMarker(done: CompletableDeferred<Unit>) {
         closed?.let { done.completeExceptionally(it); return }
@@ -301,6 +314,7 @@ internal class NioSocket(
             }
         }
         for (item in pending) {
+            if (item is WriteMark) continue // a position in the stream only: gathering goes on past it
             if (item !is ByteBuffer || n == GATHER) break
             gather[n++] = item
         }
@@ -319,11 +333,13 @@ internal class NioSocket(
             urgentQueued.addAndGet(-u.limit().toLong())
         }
         while (true) {
-            val head = pending.firstOrNull() as? ByteBuffer ?: break
-            if (head.hasRemaining()) return true
+            when (val head = pending.firstOrNull()) {
+                is ByteBuffer -> if (head.hasRemaining()) return true
+                is WriteMark -> head.done = true // everything before it is on the socket
+                else -> return false // a flush marker, or nothing: completeMarkers takes it
+            }
             pending.removeFirst()
         }
-        return false
     }
 
     @Suppress("UNCHECKED_CAST")
@@ -332,7 +348,7 @@ internal class NioSocket(
             val head = pending.firstOrNull() ?: return
             if (head is ByteBuffer) return
             pending.removeFirst()
-            (head as CompletableDeferred<Unit>).complete(Unit)
+            if (head is WriteMark) head.done = true else (head as CompletableDeferred<Unit>).complete(Unit)
         }
     }
 
