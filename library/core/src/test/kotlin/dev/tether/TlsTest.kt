@@ -111,4 +111,49 @@ class TlsTest : FunSpec({
             }
         }
     }
+
+    test("the application's TrustManager runs off the I/O loop: a blocked check stalls no other connection (issue 21, item 6)") {
+        tlsEcho(cert).use { server ->
+            val inner = cert.trustManager as javax.net.ssl.X509ExtendedTrustManager
+            val entered = java.util.concurrent.CountDownLatch(1)
+            val release = java.util.concurrent.CountDownLatch(1)
+            val threads = java.util.Collections.synchronizedList(ArrayList<String>())
+            val slow = object : javax.net.ssl.X509ExtendedTrustManager() {
+                override fun checkServerTrusted(chain: Array<java.security.cert.X509Certificate>, authType: String, engine: javax.net.ssl.SSLEngine) {
+                    threads += Thread.currentThread().name
+                    entered.countDown()
+                    release.await(30, java.util.concurrent.TimeUnit.SECONDS) // the application's slow check
+                    inner.checkServerTrusted(chain, authType, engine)
+                }
+                override fun checkServerTrusted(chain: Array<java.security.cert.X509Certificate>, authType: String, socket: java.net.Socket) =
+                    inner.checkServerTrusted(chain, authType, socket)
+                override fun checkServerTrusted(chain: Array<java.security.cert.X509Certificate>, authType: String) = inner.checkServerTrusted(chain, authType)
+                override fun checkClientTrusted(chain: Array<java.security.cert.X509Certificate>, authType: String, engine: javax.net.ssl.SSLEngine) =
+                    inner.checkClientTrusted(chain, authType, engine)
+                override fun checkClientTrusted(chain: Array<java.security.cert.X509Certificate>, authType: String, socket: java.net.Socket) =
+                    inner.checkClientTrusted(chain, authType, socket)
+                override fun checkClientTrusted(chain: Array<java.security.cert.X509Certificate>, authType: String) = inner.checkClientTrusted(chain, authType)
+                override fun getAcceptedIssuers(): Array<java.security.cert.X509Certificate> = inner.acceptedIssuers
+            }
+            val others = (1..4).map { quickClient(server.url()) { tls(cert.sslContext) }.connect() }
+            try {
+                others.forEach { it.awaitConnected() }
+                quickClient(server.url()) { tls(arrayOf<javax.net.ssl.TrustManager>(slow)); connectTimeout = 30.seconds }.connect().use { blocked ->
+                    kotlinx.coroutines.runInterruptible(kotlinx.coroutines.Dispatchers.IO) { entered.await(10, java.util.concurrent.TimeUnit.SECONDS) } shouldBe true
+                    withTimeout(10.seconds) { // while the check is blocked, every other connection (on either loop) echoes
+                        others.forEach { c ->
+                            c.sendText("alive")
+                            c.incoming.receive() shouldBe Frame.Text("alive")
+                        }
+                    }
+                    release.countDown()
+                    blocked.awaitConnected()
+                }
+                threads.filter { it.startsWith("tether-io") } shouldBe emptyList()
+            } finally {
+                release.countDown()
+                others.forEach { it.close() }
+            }
+        }
+    }
 })

@@ -3,6 +3,7 @@ package dev.tether.internal.nio
 import dev.tether.TetherException
 import dev.tether.internal.WriteMark
 import kotlinx.coroutines.CompletableDeferred
+import kotlinx.coroutines.asExecutor
 import java.io.IOException
 import java.net.InetSocketAddress
 import java.nio.ByteBuffer
@@ -125,6 +126,7 @@ internal class NioSocket(
     /** Drives the TLS handshake as far as it can go without waiting for the peer. Loop thread. */
     private fun handshake() {
         val t = tls!!
+        if (tasksRunning) return // the engine is locked while its tasks run: touching it here would block the loop
         while (true) {
             if (t.flushNet(channel)) {
                 key?.addInterest(SelectionKey.OP_WRITE)
@@ -141,14 +143,61 @@ internal class NioSocket(
                     key?.addInterest(SelectionKey.OP_READ)
                     return
                 }
+                TlsLayer.Step.TASKS -> {
+                    runTasksOffLoop(t)
+                    return
+                }
                 TlsLayer.Step.DONE -> {
                     if (t.flushNet(channel)) {
                         key?.addInterest(SelectionKey.OP_WRITE)
                         return
                     }
+                    t.deferTasks = false
                     becomeOpen()
                     if (t.hasBufferedInput && unwrap(t, EMPTY) && t.wantsWrap) drive()
                     return
+                }
+            }
+        }
+    }
+
+    /** Set while a batch of delegated TLS tasks runs off the loop (loop thread only). */
+    private var tasksRunning = false
+
+    /**
+     * Runs the handshake's delegated tasks (certificate path checks: the application's `TrustManager` and
+     * `KeyManager` when it gave a context) on Tether's blocking pool, never on the loop: a check that takes seconds
+     * stalls only this handshake (bounded by the connect timeout), not the loop's other connections. The handshake
+     * goes on, on the loop, when they are done. Loop thread.
+     */
+    private fun runTasksOffLoop(t: TlsLayer) {
+        if (tasksRunning) return
+        val tasks = t.takeTasks()
+        tasksRunning = true
+        // The JDK's SSLEngine holds its lock while a delegated task runs: the loop must not call the engine meanwhile
+        // (not even for its handshake status), so it stops reading this socket until the tasks are done.
+        key?.removeInterest(SelectionKey.OP_READ)
+        TLS_TASKS.execute {
+            var failure: Throwable? = null
+            try {
+                tasks.forEach { it.run() }
+            } catch (e: Throwable) {
+                failure = e
+            }
+            loop.execute {
+                tasksRunning = false
+                if (closed != null) return@execute
+                key?.addInterest(SelectionKey.OP_READ)
+                if (failure != null) {
+                    close(ConnectFailures.of(url, failure))
+                } else {
+                    try {
+                        handshake()
+                    } catch (e: IOException) {
+                        close(ConnectFailures.of(url, e))
+                    } catch (e: TetherException) {
+                        close(e)
+                    }
                 }
             }
         }
@@ -162,6 +211,7 @@ internal class NioSocket(
     }
 
     private fun read() {
+        if (tasksRunning) return // see runTasksOffLoop: the bytes wait in the kernel until the tasks are done
         val buf = loop.readBuffer
         buf.clear()
         val n = channel.read(buf)
@@ -413,3 +463,6 @@ private fun SelectionKey.addInterest(op: Int) {
 private fun SelectionKey.removeInterest(op: Int) {
     synchronized(this) { interestOps(interestOps() and op.inv()) }
 }
+
+/** Where TLS delegated tasks run: the shared pool for blocking work (a trust check may block on the network). */
+private val TLS_TASKS: java.util.concurrent.Executor = kotlinx.coroutines.Dispatchers.IO.asExecutor()

@@ -15,7 +15,15 @@ import javax.net.ssl.SSLException
  * Threading: [unwrapAll], [begin] and [step] on the loop; [wrap] and [flushNet] by the socket's write owner.
  */
 internal class TlsLayer(private val engine: SSLEngine) {
-    enum class Step { WRAP, UNWRAP, DONE }
+    /** [TASKS]: the handshake waits for delegated tasks (certificate checks), which must run off the loop. */
+    enum class Step { WRAP, UNWRAP, TASKS, DONE }
+
+    /**
+     * True until the handshake is done: delegated tasks (the application's `TrustManager` and `KeyManager` among
+     * them) are then left for [takeTasks] instead of running here, on the loop thread. After the handshake the rare
+     * post-handshake tasks run inline (no application code runs there).
+     */
+    var deferTasks: Boolean = true
 
     private var netOut: ByteBuffer = ByteBuffer.allocate(engine.session.packetBufferSize).apply { flip() }
     private var netIn: ByteBuffer? = null
@@ -46,7 +54,7 @@ internal class TlsLayer(private val engine: SSLEngine) {
         while (true) {
             val hs = engine.handshakeStatus
             when (hs) {
-                HandshakeStatus.NEED_TASK -> runTasks()
+                HandshakeStatus.NEED_TASK -> if (deferTasks) return Step.TASKS else runTasks()
                 HandshakeStatus.NEED_WRAP -> {
                     wrap(NONE, 0)
                     return Step.WRAP
@@ -76,7 +84,7 @@ internal class TlsLayer(private val engine: SSLEngine) {
                     throw SSLException("the TLS session is closed")
                 }
                 else -> {
-                    if (engine.handshakeStatus == HandshakeStatus.NEED_TASK) runTasks()
+                    if (engine.handshakeStatus == HandshakeStatus.NEED_TASK && !deferTasks) runTasks()
                     break
                 }
             }
@@ -106,6 +114,7 @@ internal class TlsLayer(private val engine: SSLEngine) {
         var open = true
         while (src.hasRemaining()) {
             if (engine.handshakeStatus == HandshakeStatus.NEED_WRAP) break
+            if (engine.handshakeStatus == HandshakeStatus.NEED_TASK && deferTasks) break // the rest waits for the tasks
             val app = loop.tlsAppBuffer
             app.clear()
             val r = engine.unwrap(src, app)
@@ -113,7 +122,7 @@ internal class TlsLayer(private val engine: SSLEngine) {
                 Status.OK -> {
                     app.flip()
                     if (app.hasRemaining()) sink(app)
-                    if (engine.handshakeStatus == HandshakeStatus.NEED_TASK) runTasks()
+                    if (engine.handshakeStatus == HandshakeStatus.NEED_TASK && !deferTasks) runTasks()
                     if (r.bytesConsumed() == 0 && r.bytesProduced() == 0) break
                 }
                 Status.BUFFER_UNDERFLOW -> break
@@ -144,6 +153,9 @@ internal class TlsLayer(private val engine: SSLEngine) {
     private fun runTasks() {
         while (true) (engine.delegatedTask ?: return).run()
     }
+
+    /** The delegated tasks waiting now (see [deferTasks]), to run off the loop; then the handshake goes on. */
+    fun takeTasks(): List<Runnable> = buildList { while (true) add(engine.delegatedTask ?: break) }
 
     private companion object {
         val NONE = arrayOfNulls<ByteBuffer>(0)
