@@ -346,4 +346,37 @@ class PromisesTest : FunSpec({
             }
         }
     }
+
+    context("11: the answer to a message delivered just before a bad frame goes out before the close frame (Autobahn NON-STRICT)") {
+        for (hooks in listOf(false, true)) {
+            test(if (hooks) "answered from onText" else "answered by a coroutine reading incoming") {
+                val script = ConnectionScript { c ->
+                    c.awaitFrame(JDuration.ofSeconds(10)) // the client is ready
+                    // one write: a valid message, then a frame with a reserved opcode
+                    c.sendRaw(dev.tether.testkit.WireFrame.encode(dev.tether.testkit.WireFrame.TEXT, "hello".toByteArray()) +
+                        dev.tether.testkit.WireFrame.encode(3, ByteArray(0)))
+                    c.awaitClosed(JDuration.ofSeconds(10))
+                }
+                TestWebSocketServer.withScript(script).use { server ->
+                    val client = quickClient(server.url()) {
+                        onDisconnect { Decision.StayDown }
+                        if (hooks) onText { t -> if (t == "hello") sendText("re: $t") }
+                    }
+                    client.connect().use { conn ->
+                        conn.awaitConnected()
+                        val answering = if (hooks) null else launch(kotlinx.coroutines.Dispatchers.Default) {
+                            for (f in conn.incoming) if (f is Frame.Text) runCatching { conn.sendText("re: ${f.text}") }
+                        }
+                        conn.sendText("ready")
+                        conn.awaitState<ConnectionState.Down>()
+                        answering?.cancel()
+                        val sc = server.connections[0]
+                        sc.awaitClosed(FIVE) shouldBe true
+                        val got = sc.received.map { if (it.opcode == dev.tether.testkit.WireFrame.CLOSE) "close ${it.closeCode}" else it.text }
+                        got shouldBe listOf("ready", "re: hello", "close 1002")
+                    }
+                }
+            }
+        }
+    }
 })

@@ -195,6 +195,10 @@ internal class HookRunner(
         return true
     }
 
+    /** True when no message waits for `onText`/`onBinary` or is being handled by it. */
+    val idleForMessages: Boolean
+        get() = !config.hooks.consumesFrames || messagePermits.availablePermits == config.incomingBuffer.capacity
+
     /** Hands a message to `onText`/`onBinary`, waiting while the hooks are a full buffer behind. */
     suspend fun deliver(frame: Frame) {
         if (tryDeliver(frame)) return

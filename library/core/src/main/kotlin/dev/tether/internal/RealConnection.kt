@@ -554,6 +554,9 @@ internal class RealConnection private constructor(
             activity = ::activity,
             timeSource = timeSource,
             log = log,
+            allTaken = {
+                inbox.backlog == 0 && (if (config.hooks.consumesFrames) hooks.idleForMessages else incomingChannel.isEmpty)
+            },
         )
         live = runner
         setState(ConnectionState.Connected(attempt, session.handshake))

@@ -66,6 +66,8 @@ internal class SessionRunner(
     private val activity: () -> Unit,
     private val timeSource: TimeSource.WithComparableMarks,
     private val log: TetherLog,
+    /** True once the application has taken every message handed to it (incoming or the hooks, and the read-ahead). */
+    private val allTaken: () -> Boolean = { true },
 ) {
     private sealed class Ending {
         class PeerClosed(val close: ReceivedClose) : Ending()
@@ -183,7 +185,10 @@ internal class SessionRunner(
                 if (first.engineSent) {
                     stopWriter(writer, budget) // the engine's close frame is already out: nothing may follow it
                 } else {
-                    // what the application queued before the bad frame goes out first, then the close frame
+                    // Messages that arrived before the bad frame were delivered: the application's answers to them go
+                    // out before the close frame (as they would with a client that answers on its reading thread),
+                    // within a short grace. Then what is queued, then the close frame.
+                    answersGrace(budget)
                     closeSignal.complete(Frame.Close(first.code, reason))
                     if (withTimeoutOrNull(budget) { writer.join() } == null) writer.cancelAndJoin()
                 }
@@ -213,6 +218,23 @@ internal class SessionRunner(
         }
         SessionResult(disconnect, forced, paused = first is Ending.Local && first.paused)
     }
+
+    /**
+     * After a protocol error from the server: waits until the application has taken every message delivered before
+     * it, and a moment more ([ANSWER_WINDOW]) for its answers to be queued, at most [VIOLATION_GRACE] (and never past
+     * the close [budget]). Direct writes are already off, so an answer goes through the outbox, before the close frame.
+     */
+    private suspend fun answersGrace(budget: Duration) {
+        if (!deliveredAny) return // nothing was delivered on this connection: nothing to answer
+        withTimeoutOrNull(minOf(VIOLATION_GRACE, budget)) {
+            while (!allTaken()) delay(1)
+            delay(ANSWER_WINDOW)
+        }
+    }
+
+    /** Set once the reader handed a message to the application on this connection. */
+    @Volatile
+    private var deliveredAny = false
 
     /** Sleeps until the connection has seen no application traffic for [timeout], then tells the supervisor. */
     private suspend fun idleLoop(timeout: Duration) {
@@ -276,6 +298,7 @@ internal class SessionRunner(
                     }
                     is Frame -> {
                         if (trackActivity) activity()
+                        if (!deliveredAny) deliveredAny = true
                         inbox.put(item)
                     }
                 }
@@ -641,6 +664,12 @@ internal class SessionRunner(
 
         /** How long `reconnect()` lets the frames already handed over, and a close frame, go out on a suspect link. */
         val DROP_GRACE = 250.milliseconds
+
+        /** After a protocol error: the longest the close frame waits for the application's answers (see [answersGrace]). */
+        val VIOLATION_GRACE = 500.milliseconds
+
+        /** How long the answers to the last messages taken may take to be queued. */
+        val ANSWER_WINDOW = 50.milliseconds
 
         /** The longest a closing writer waits for a direct write to finish handing its frame over. */
         val DIRECT_WAIT = 1000.milliseconds
