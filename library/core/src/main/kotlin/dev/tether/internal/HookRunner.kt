@@ -69,8 +69,6 @@ internal class HookRunner(
     @Volatile
     private var inConnect = false
 
-    /** Set on the thread running `onConnect` (it follows the hook's coroutine from thread to thread). */
-    private val connectHook = ThreadLocal<HookRunner?>()
 
     /**
      * True when the caller is `onConnect` itself (or a coroutine it started and waits for), calling the connection's
@@ -317,6 +315,9 @@ internal class HookRunner(
         }
 
     private companion object {
+        /** The runner whose `onConnect` this thread runs (it follows the hook's coroutine from thread to thread). */
+        val connectHook = ThreadLocal<HookRunner?>()
+
         /** The most reports (dropped frames, failed sends) that may wait for `onError`. */
         const val MAX_REPORTS = 4096
     }

@@ -238,7 +238,7 @@ internal class RealConnection private constructor(
             timeSource,
             start = {
                 // a send racing the end may get here after finish(): then nothing is left to expire
-                synchronized(expiryLock) {
+                synchronized(this) {
                     if (!terminated) expiryJob = connectionScope.launch(CoroutineName("tether-expiry")) { expiry.run() }
                 }
             },
@@ -258,7 +258,6 @@ internal class RealConnection private constructor(
     /** The expiry sweeper, once a frame with a time to live was queued; it loops until [finish] cancels it. */
     @Volatile
     private var expiryJob: Job? = null
-    private val expiryLock = Any()
 
     /** The running session while connected, for sends that can be written at once. */
     @Volatile
@@ -426,10 +425,10 @@ internal class RealConnection private constructor(
     }
 
     /** The `watch { }` coroutines: they never hold a close for longer than they are busy. */
-    private val watchers = Watchers(log)
+    private val watchers: Watchers? = if (config.watchers.isEmpty()) null else Watchers(log)
 
     private suspend fun finish(end: ConnectionState.Closed, hookJob: Job, hooksScope: CoroutineScope) {
-        synchronized(expiryLock) { terminated = true } // from here on no expiry sweeper starts
+        synchronized(this) { terminated = true } // from here on no expiry sweeper starts (see expiry)
         epoch++
         deliveryJob?.cancelAndJoin()
         inbox.flushRemaining()
@@ -442,7 +441,7 @@ internal class RealConnection private constructor(
         setState(end)
         decided.complete(end)
         log.info("closed: ${end.code} ${end.reason}".trim())
-        watchers.end(closeBudget())
+        watchers?.end(closeBudget())
         hooks.reportDropsWhileClosing()
         hooks.events.close()
         if (withTimeoutOrNull(closeBudget()) { hookJob.join() } == null) {
@@ -820,7 +819,7 @@ internal class RealConnection private constructor(
                 connection.terminal.complete(ConnectionState.Closed(CloseCodes.ABNORMAL, "cancelled", null))
                 if (ownsScope) scope.cancel()
             }
-            connection.watchers.start(scope, connection, config.watchers)
+            connection.watchers?.start(scope, connection, config.watchers)
             connection.job.start()
             return connection
         }

@@ -496,11 +496,18 @@ internal class SessionRunner(
      * more than its bound, so the frame goes through the outbox and its backpressure instead.
      */
     private suspend fun writeNowAndWait(frame: Frame): Boolean {
-        val tracked = Tracked(frame)
-        if (!tryWriteNow(tracked)) return false
+        val writer = session as DirectWrite
+        if (!direct.compareAndSet(false, true)) return false
+        val marker = try {
+            if (closing || outbox.inFlight.get() != 0) return false
+            writer.writeNow(frame.toRaw()) ?: return false
+        } finally {
+            direct.set(false)
+        }
+        if (marker === DirectWrite.WRITTEN) return true // the common case: every byte is on the socket, no allocation
         try {
-            tracked.written.await()
-        } catch (e: TetherException.SendFailed) {
+            marker.await() // completed by the loop; this coroutine resumes on its own dispatcher
+        } catch (e: TetherException) {
             throw TetherException.SendFailed(frame, SendFailure.CONNECTION_LOST, "the connection was lost before the frame was written")
         }
         return true

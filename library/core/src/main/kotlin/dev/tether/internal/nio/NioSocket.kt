@@ -48,8 +48,8 @@ internal class NioSocket(
 
     @Volatile
     private var closed: TetherException? = null
-    private val queue = ConcurrentLinkedQueue<Any>() // ByteBuffer or CompletableDeferred<Unit> (flush marker)
-    private val urgent = ConcurrentLinkedQueue<ByteBuffer>() // control frames that go ahead of queued data
+    // ByteBuffer, CompletableDeferred<Unit> (flush marker), WriteMark, or Urgent (a control frame that goes ahead)
+    private val queue = ConcurrentLinkedQueue<Any>()
     private val urgentPending = ArrayDeque<ByteBuffer>() // the write owner's: written before pending, at frame boundaries
     private val urgentQueued = AtomicLong()
     private val owner = AtomicBoolean()
@@ -268,7 +268,7 @@ internal class NioSocket(
         closed?.let { throw it }
         queuedBytes.addAndGet(buf.remaining().toLong())
         urgentQueued.addAndGet(buf.remaining().toLong())
-        urgent.add(buf)
+        queue.add(Urgent(buf))
         drive()
     }
 
@@ -301,8 +301,10 @@ internal class NioSocket(
             if (!owner.compareAndSet(false, true)) return
             var blocked = false
             try {
-                while (true) pending.addLast(queue.poll() ?: break)
-                while (true) urgentPending.addLast(urgent.poll() ?: break)
+                while (true) {
+                    val item = queue.poll() ?: break
+                    if (item is Urgent) urgentPending.addLast(item.buf) else pending.addLast(item)
+                }
                 blocked = if (tls == null) drainPlain() else drainTls(tls)
             } catch (e: IOException) {
                 close(lost(e))
@@ -315,7 +317,7 @@ internal class NioSocket(
                 if (!loop.inLoop) loop.selector.wakeup()
                 return
             }
-            if (queue.isEmpty() && urgent.isEmpty() && tls?.wantsWrap != true) return
+            if (queue.isEmpty() && tls?.wantsWrap != true) return
         }
     }
 
@@ -466,3 +468,6 @@ private fun SelectionKey.removeInterest(op: Int) {
 
 /** Where TLS delegated tasks run: the shared pool for blocking work (a trust check may block on the network). */
 private val TLS_TASKS: java.util.concurrent.Executor = kotlinx.coroutines.Dispatchers.IO.asExecutor()
+
+/** A control frame in the socket's queue, on its way to the urgent lane (see [NioSocket.writeUrgent]). */
+private class Urgent(val buf: ByteBuffer)
