@@ -6,6 +6,8 @@
 // A text message "restart" on /control drops every connection abruptly and stops listening for RESTART_MS,
 // then listens again on the same port (a server crash and restart, for the fleet scenario).
 // Prints "listening PORT" on stdout once ready. Port from argv[2] (0 = any free port).
+// With BENCH_TLS_CERT and BENCH_TLS_KEY (PEM files) set, it also serves /idle over TLS (wss://) on another port, told
+// first as "tls PORT" (the tls-open scenario: the cost of a TLS handshake on the client).
 'use strict';
 const http = require('http');
 const { WebSocketServer } = require('ws');
@@ -71,4 +73,20 @@ function restart() {
   setTimeout(() => start(() => process.stderr.write('restarted\n')), RESTART_MS);
 }
 
-start(() => process.stdout.write(`listening ${port}\n`));
+function startTls(onReady) {
+  const fs = require('fs');
+  const https = require('https');
+  const tls = https.createServer({ cert: fs.readFileSync(process.env.BENCH_TLS_CERT), key: fs.readFileSync(process.env.BENCH_TLS_KEY) });
+  const wssTls = new WebSocketServer({ noServer: true, perMessageDeflate: false });
+  tls.on('upgrade', (req, socket, head) => wssTls.handleUpgrade(req, socket, head, (ws) => wssTls.emit('connection', ws, req)));
+  tls.listen(0, '127.0.0.1', () => onReady(tls.address().port));
+}
+
+if (process.env.BENCH_TLS_CERT) {
+  startTls((tlsPort) => {
+    process.stdout.write(`tls ${tlsPort}\n`);
+    start(() => process.stdout.write(`listening ${port}\n`));
+  });
+} else {
+  start(() => process.stdout.write(`listening ${port}\n`));
+}

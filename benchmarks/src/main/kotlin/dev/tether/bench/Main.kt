@@ -2,7 +2,7 @@ package dev.tether.bench
 
 /**
  * Runs one scenario of one library in this (fresh) JVM and prints `RESULT <lib> <scenario> <json>`.
- * Arguments: `<lib> <scenario> <port> [n]`; scenarios: echo, rtt, bulk, idle, push, fleet (tether only).
+ * Arguments: `<lib> <scenario> <port> [n]`; scenarios: echo, rtt, bulk, idle, push, fleet and tls-open (tether only).
  */
 fun main(args: Array<String>) {
     val (libName, scenario, port) = args
@@ -10,6 +10,8 @@ fun main(args: Array<String>) {
     val result: Map<String, Any> = try {
         if (scenario == "fleet") {
             fleet(base, args[3].toInt())
+        } else if (scenario == "tls-open") {
+            tlsOpen(args[3].toInt())
         } else {
             // the -deflate variants: the library compresses every message (threshold 0) and checks it agreed deflate
             if (scenario.endsWith("-deflate")) System.setProperty("bench.deflate", "true")

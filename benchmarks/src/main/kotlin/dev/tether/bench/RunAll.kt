@@ -21,14 +21,24 @@ fun main(args: Array<String>) {
     if (!File(serverDir, "node_modules").isDirectory) {
         check(ProcessBuilder("npm", "ci", "--no-audit", "--no-fund").directory(serverDir).inheritIO().start().waitFor() == 0)
     }
-    val server = ProcessBuilder("bash", "-c", "ulimit -n 20000 && exec node server.js 0").directory(serverDir)
-        .redirectError(ProcessBuilder.Redirect.INHERIT).start()
-    val port = server.inputStream.bufferedReader().readLine().removePrefix("listening ").trim()
+    val withTls = "tls-open" in scenarios
+    val serverBuilder = ProcessBuilder("bash", "-c", "ulimit -n 20000 && exec node server.js 0").directory(serverDir)
+        .redirectError(ProcessBuilder.Redirect.INHERIT)
+    if (withTls) {
+        val cert = tlsCertificate()
+        serverBuilder.environment()["BENCH_TLS_CERT"] = cert.first.absolutePath
+        serverBuilder.environment()["BENCH_TLS_KEY"] = cert.second.absolutePath
+        System.setProperty("bench.tlsCert", cert.first.absolutePath)
+    }
+    val server = serverBuilder.start()
+    val serverOut = server.inputStream.bufferedReader()
+    tlsPort = if (withTls) serverOut.readLine().removePrefix("tls ").trim() else null
+    val port = serverOut.readLine().removePrefix("listening ").trim()
     val results = ArrayList<Triple<String, String, Map<String, Double>>>()
     val log = File("target/bench-results.txt").apply { parentFile.mkdirs() }
     try {
         for (r in 0 until rounds) {
-            for (scenario in scenarios - "fleet") {
+            for (scenario in scenarios - "fleet" - "tls-open") {
                 val sizes = if (scenario == "idle") (if (r == 0) idleSizes else emptyList()) else listOf(0)
                 for (size in sizes) {
                     val order = libs.indices.map { libs[(it + r) % libs.size] }
@@ -40,6 +50,13 @@ fun main(args: Array<String>) {
                         results += Triple(lib, name, parse(line))
                     }
                 }
+            }
+        }
+        if (withTls) {
+            for (r in 0 until rounds) {
+                val line = runOne("tether", "tls-open", port, fleetSize)
+                log.appendText("round $r: $line\n")
+                println("round $r: $line")
             }
         }
         if ("fleet" in scenarios || opts.containsKey("fleet")) {
@@ -56,7 +73,8 @@ fun main(args: Array<String>) {
 
 private fun runOne(lib: String, scenario: String, port: String, n: Int): String {
     val java = File(System.getProperty("java.home"), "bin/java").path
-    val cmd = listOf(java, "-Xmx4g", "-cp", System.getProperty("java.class.path"), "dev.tether.bench.MainKt", lib, scenario, port) +
+    val tls = if (scenario == "tls-open") listOf("-Dbench.tlsCert=" + System.getProperty("bench.tlsCert"), "-Dbench.tlsPort=$tlsPort") else emptyList()
+    val cmd = listOf(java, "-Xmx4g") + tls + listOf("-cp", System.getProperty("java.class.path"), "dev.tether.bench.MainKt", lib, scenario, port) +
         (if (n > 0) listOf(n.toString()) else emptyList())
     val p = ProcessBuilder(cmd).redirectErrorStream(true).start()
     val out = StringBuilder()
@@ -109,4 +127,23 @@ private fun table(libs: List<String>, results: List<Triple<String, String, Map<S
         }
     }
     return sb.toString()
+}
+
+/** The TLS port of the server, when the tls-open scenario runs. */
+private var tlsPort: String? = null
+
+/** A self-signed certificate for 127.0.0.1 made now with openssl (PEM certificate and key under target/). */
+private fun tlsCertificate(): Pair<File, File> {
+    val dir = File("target/tls").apply { mkdirs() }
+    val cert = File(dir, "cert.pem")
+    val key = File(dir, "key.pem")
+    val cmd = listOf(
+        "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2",
+        "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+        "-keyout", key.path, "-out", cert.path,
+    )
+    check(ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start().waitFor() == 0) {
+        "openssl could not make the test certificate"
+    }
+    return cert to key
 }
