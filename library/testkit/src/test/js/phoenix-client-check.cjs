@@ -9,7 +9,7 @@ const say = (line) => console.log(line);
 const fail = (why) => { say("FAIL " + why); process.exit(1); };
 setTimeout(() => fail("timed out"), 15000);
 
-const socket = new Socket(endpoint, { transport: WebSocket, params: { token: "js-token" }, heartbeatIntervalMs: 100 });
+const socket = new Socket(endpoint, { transport: WebSocket, params: { token: "js-token" }, heartbeatIntervalMs: 1000 });
 socket.onError((e) => say("socket-error " + (e && e.message)));
 socket.connect();
 
