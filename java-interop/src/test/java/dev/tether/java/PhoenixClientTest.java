@@ -163,8 +163,14 @@ class PhoenixClientTest {
                 seen.awaitItem(FIVE, s -> s.startsWith("presence_diff"));
                 subscription.close();
                 int before = seen.getItems().size();
+                // a barrier, not a sleep: a listener still subscribed gets "news" and then "marker", in order, on the
+                // same queue; once it has "marker", the removed one would have had "news" already
+                Recorder<String> still = new Recorder<>();
+                AutoCloseable stillSubscribed = room.addMessageListener(m -> still.record(m.getEvent()));
                 server.broadcast("room:2", "news", "{}");
-                Thread.sleep(300);
+                server.broadcast("room:2", "marker", "{}");
+                still.awaitItem(FIVE, e -> e.equals("marker"));
+                stillSubscribed.close();
                 assertEquals(before, seen.getItems().size(), "no message after the listener was removed");
                 assertTrue(threads.stream().allMatch(n -> n.equals("phx-callbacks")), threads.toString());
 
@@ -173,6 +179,7 @@ class PhoenixClientTest {
                 long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
                 while (server.getJoins().size() < 2 && System.nanoTime() < end) Thread.sleep(20);
                 assertEquals(2, server.getJoins().size());
+                while (server.getHeartbeats() == 0 && System.nanoTime() < end) Thread.sleep(20); // one beat every 200 ms
                 assertTrue(server.getHeartbeats() > 0);
             }
             waitClosed(server);

@@ -13,7 +13,6 @@ import io.kotest.matchers.shouldNotBe
 import io.kotest.matchers.types.shouldBeInstanceOf
 import kotlinx.coroutines.CompletableDeferred
 import kotlinx.coroutines.async
-import kotlinx.coroutines.delay
 import kotlinx.coroutines.flow.first
 import kotlinx.coroutines.withTimeout
 import kotlinx.serialization.builtins.MapSerializer
@@ -176,7 +175,7 @@ class PhoenixTest : FunSpec({
 
     test("rejoins after every socket reconnect, with exactly one join per connection") {
         FakePhoenixServer().start().use { server ->
-            quick(server.endpoint).use { socket ->
+            quick(server.endpoint, beating).use { socket ->
                 val ch = socket.channel("room:5")
                 ch.join()
                 repeat(15) { i ->
@@ -184,7 +183,7 @@ class PhoenixTest : FunSpec({
                     eventually { server.server.connections.size == i + 2 && ch.state.value == ChannelState.JOINED }
                 }
                 eventually { server.joins.size == 16 }
-                delay(300)
+                awaitClientBeats(server) // past any rejoin timer of the client
                 server.joins.groupBy { it.socketId }.values.map { it.size }.toSet() shouldBe setOf(1)
                 server.joins.size shouldBe 16
             }
@@ -221,7 +220,8 @@ class PhoenixTest : FunSpec({
                 ch.presence.onLeave { key, _, _ -> left += key }
                 ch.join()
                 server.presenceDiff("room:7", """{"carol":{"metas":[{"phx_ref":"c1"}]}}""", "{}")
-                delay(100)
+                server.broadcast("room:7", "marker", "{}") // a barrier: the client handles messages in order
+                ch.awaitMessage("marker")
                 ch.presence.list() shouldBe emptyList()
                 server.presenceState("room:7", """{"alice":{"metas":[{"phx_ref":"a1"}]},"bob":{"metas":[{"phx_ref":"b1"}]}}""")
                 eventually { ch.presence.presences.value.keys == setOf("alice", "bob", "carol") }
@@ -236,7 +236,7 @@ class PhoenixTest : FunSpec({
 
     test("join twice throws; a second channel on the topic leaves the first; leave and server close end it") {
         FakePhoenixServer().start().use { server ->
-            quick(server.endpoint).use { socket ->
+            quick(server.endpoint, beating).use { socket ->
                 val first = socket.channel("room:8")
                 first.join()
                 shouldThrow<IllegalStateException> { first.join() }
@@ -252,7 +252,7 @@ class PhoenixTest : FunSpec({
                 third.join()
                 server.closeChannel("room:9")
                 eventually { third.state.value == ChannelState.CLOSED }
-                delay(300)
+                awaitClientBeats(server) // past any rejoin timer of the client
                 server.joins.count { it.topic == "room:9" } shouldBe 1
             }
         }

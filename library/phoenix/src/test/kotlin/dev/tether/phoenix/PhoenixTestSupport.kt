@@ -26,3 +26,20 @@ internal fun obj(vararg pairs: Pair<String, String>) = JsonObject(pairs.associat
 
 /** Waits (real time, at most 10 s) until [check] holds. */
 internal suspend fun eventually(check: () -> Boolean) = withTimeout(10.seconds) { while (!check()) delay(10) }
+
+/**
+ * A barrier for "this did not happen" checks against the client's own timers (a rejoin, a second join): waits until
+ * the server has received [beats] more heartbeats, which the client sends on its own schedule (every 100 ms with
+ * [beating]). A timer the client would have fired by then has fired, and a slow machine simply waits longer: no
+ * fixed sleep.
+ */
+internal suspend fun awaitClientBeats(server: dev.tether.testkit.FakePhoenixServer, beats: Int = 3) {
+    val before = server.heartbeats
+    eventually { server.heartbeats >= before + beats }
+}
+
+/** Beats every 100 ms, but gives each reply 2 s (no liveness deadline under a second on a busy machine). */
+internal val beating: PhoenixSocketBuilder.() -> Unit = {
+    heartbeatInterval = 100.milliseconds
+    heartbeatTimeout = 2.seconds
+}
