@@ -12,6 +12,7 @@ import dev.tether.internal.deflate.DeflateParams
 import dev.tether.internal.deflate.MessageInflater
 import dev.tether.internal.nio.FrameParser
 import dev.tether.internal.nio.HttpHeadReader
+import dev.tether.internal.nio.ProxyTunnel
 import dev.tether.internal.nio.Upgrade
 import dev.tether.webSocketClient
 import java.net.URI
@@ -20,7 +21,8 @@ import java.nio.charset.CharacterCodingException
 import java.nio.charset.CodingErrorAction
 
 /**
- * Coverage-guided fuzz targets (Jazzer) for everything that reads bytes from a peer. In `mvn verify` each replays
+ * Coverage-guided fuzz targets (Jazzer) for everything that reads bytes from a peer (the proxy's answers over a real
+ * loopback socket). In `mvn verify` each replays
  * its seeds and every finding kept under `src/test/resources/dev/tether/internal/fuzz/ParserFuzzTestInputs/<target>`
  * (regression mode); `JAZZER_FUZZ=1 mvn -pl library/core test -Dtest=ParserFuzzTest#<target>` fuzzes one for real
  * (see docs/testing.md). Each target asserts: only the documented exceptions, nothing delivered past the configured
@@ -134,6 +136,44 @@ class ParserFuzzTest {
             check(e.closeCode == 1007) { "close code ${e.closeCode}" }
         } finally {
             inflater.release()
+        }
+    }
+
+    /**
+     * A proxy's answer to `CONNECT` or to the SOCKS5 handshake, from a real loopback socket that writes the fuzzed
+     * bytes and closes: a tunnel, or `ConnectFailed` (never another exception, never a hang).
+     */
+    @FuzzTest(maxDuration = "30s")
+    fun proxyAnswer(data: FuzzedDataProvider) {
+        val socks = data.consumeBoolean()
+        val withCredentials = data.consumeBoolean()
+        val answer = data.consumeRemainingAsBytes()
+        java.nio.channels.ServerSocketChannel.open().use { server ->
+            server.bind(java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), 0))
+            val port = (server.localAddress as java.net.InetSocketAddress).port
+            val peer = Thread {
+                server.accept().use { c ->
+                    runCatching { c.write(ByteBuffer.wrap(answer)) } // the client may stop reading early
+                    runCatching { c.shutdownOutput() }
+                    runCatching { while (c.read(ByteBuffer.allocate(512)) >= 0) { /* until the client is done */ } }
+                }
+            }.apply { isDaemon = true; start() }
+            val (user, password) = if (withCredentials) "u" to "p" else null to null
+            val proxy = if (socks) {
+                dev.tether.ProxyConfig.socks5("127.0.0.1", port, user, password)
+            } else {
+                dev.tether.ProxyConfig.http("127.0.0.1", port, user, password)
+            }
+            try {
+                kotlinx.coroutines.runBlocking {
+                    // a hang is a finding: it fails with the timeout's exception, which is not ConnectFailed
+                    kotlinx.coroutines.withTimeout(10_000) { ProxyTunnel.open(proxy, "example.test", 443, "wss://example.test/") }
+                }.close()
+            } catch (e: TetherException.ConnectFailed) {
+                // documented: the proxy refused, or answered something that is not a tunnel
+            }
+            peer.join(10_000)
+            check(!peer.isAlive) { "the tunnel did not finish with the proxy's answer" }
         }
     }
 
