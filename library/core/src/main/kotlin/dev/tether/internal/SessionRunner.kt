@@ -496,14 +496,7 @@ internal class SessionRunner(
      * more than its bound, so the frame goes through the outbox and its backpressure instead.
      */
     private suspend fun writeNowAndWait(frame: Frame): Boolean {
-        val writer = session as DirectWrite
-        if (!direct.compareAndSet(false, true)) return false
-        val marker = try {
-            if (closing || outbox.inFlight.get() != 0) return false
-            writer.writeNow(frame.toRaw()) ?: return false
-        } finally {
-            direct.set(false)
-        }
+        val marker = handOver(frame) ?: return false
         if (marker === DirectWrite.WRITTEN) return true // the common case: every byte is on the socket, no allocation
         try {
             marker.await() // completed by the loop; this coroutine resumes on its own dispatcher
@@ -514,20 +507,29 @@ internal class SessionRunner(
     }
 
     /**
+     * The one direct hand-over of both [tryWriteNow]s on an engine that writes from the caller ([DirectWrite]): when
+     * nothing sent earlier waits and the session is not closing, queues [frame] on the socket under the [direct]
+     * guard, without waiting. Null, nothing handed over: the frame goes through the outbox (the engine cannot take
+     * it now, or another sender holds the guard).
+     */
+    private fun handOver(frame: Frame): CompletableDeferred<Unit>? {
+        val writer = session as? DirectWrite ?: return null
+        if (closing || outbox.inFlight.get() != 0 || outbox.selectUsed || !onConnectPhaseOver) return null
+        if (!direct.compareAndSet(false, true)) return null
+        try {
+            if (closing || outbox.inFlight.get() != 0) return null
+            return writer.writeNow(frame.toRaw())
+        } finally {
+            direct.set(false)
+        }
+    }
+
+    /**
      * [tryWriteNow] without suspending, for [dev.tether.Connection.enqueue]: on an engine that can take a frame at
      * once ([DirectWrite]), hands [tracked] to the socket and completes it when written. False: use the outbox.
      */
     fun tryWriteNow(tracked: Tracked): Boolean {
-        val direct = session as? DirectWrite ?: return false
-        if (closing || outbox.inFlight.get() != 0 || outbox.selectUsed || !onConnectPhaseOver || !this.direct.compareAndSet(false, true)) {
-            return false
-        }
-        val marker = try {
-            if (closing || outbox.inFlight.get() != 0) return false
-            direct.writeNow(tracked.frame.toRaw()) ?: return false
-        } finally {
-            this.direct.set(false)
-        }
+        val marker = handOver(tracked.frame) ?: return false
         if (marker === DirectWrite.WRITTEN) {
             tracked.written.complete(Unit)
             return true
