@@ -153,7 +153,7 @@ class TetherClientTest {
                 @Override public void onDisconnect(TetherConnection c, DisconnectInfo d) { events.record("disconnect " + d.getCode() + " " + d.getByServer() + " " + d.getReason() + " " + (d.getCause() == null) + " " + !d.getUptime().isNegative()); }
                 @Override public void onTerminate(TetherConnection c, ConnectionStatus s) { events.record("terminate " + s.getCode()); }
             };
-            TetherConnection conn = quick(server.url()).pingInterval(Duration.ofMillis(100)).listener(listener)
+            TetherConnection conn = quick(server.url()).pingInterval(Duration.ofSeconds(1)).pongTimeout(Duration.ofSeconds(5)).listener(listener)
                     .onDisconnect((d, attempt) -> ConnectionDecision.close(1000, "enough")).build().connect().get(5, TimeUnit.SECONDS);
             events.awaitItem(FIVE, s -> s.equals("open 101"));
             conn.sendText("boom").get(5, TimeUnit.SECONDS);

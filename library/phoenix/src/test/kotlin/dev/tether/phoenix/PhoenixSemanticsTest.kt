@@ -122,9 +122,9 @@ class PhoenixSemanticsTest : FunSpec({
         FakePhoenixServer().start().use { server ->
             val errors = java.util.concurrent.CopyOnWriteArrayList<TetherException>()
             quick(server.endpoint) {
-                // frequent beats, but a late reply (a busy machine) must not count as a dead link: 2 s to answer
-                heartbeatInterval = 200.milliseconds
-                heartbeatTimeout = 2.seconds
+                // beats every second (three of them are awaited), and a late reply (a busy machine) is not a dead link
+                heartbeatInterval = 1.seconds
+                heartbeatTimeout = 5.seconds
                 messageBuffer(16)
                 onError { errors += it }
             }.use { socket ->

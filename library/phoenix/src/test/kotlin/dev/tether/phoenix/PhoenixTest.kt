@@ -88,22 +88,22 @@ class PhoenixTest : FunSpec({
 
     test("push timeout, and pushes made while joining wait for the join with their timeout running") {
         FakePhoenixServer().start().use { server ->
-            server.joinHandler = FakePhoenixServer.JoinHandler { _, _ -> Thread.sleep(300); Answer.ok() }
+            server.joinHandler = FakePhoenixServer.JoinHandler { _, _ -> Thread.sleep(2_000); Answer.ok() } // a slow join
             server.pushHandler = FakePhoenixServer.PushHandler { _, event, p -> if (event == "silent") Answer.none() else Answer.ok(p) }
             quick(server.endpoint).use { socket ->
                 val ch = socket.channel("room:2")
                 val joining = kotlinx.coroutines.coroutineScope scope@{
-                    val j = this@scope.async { ch.join() }
+                    val j = this@scope.async { ch.join(10.seconds) }
                     eventually { ch.state.value == ChannelState.JOINING }
-                    val early = ch.push("echo", obj("early" to "1"))
-                    val tooShort = ch.push("echo", obj("late" to "1"), timeout = 50.milliseconds)
+                    val early = ch.push("echo", obj("early" to "1"), timeout = 10.seconds) // outlives the join
+                    val tooShort = ch.push("echo", obj("late" to "1"), timeout = 1.seconds) // runs out while joining
                     early.await() shouldBe Reply.Ok(Payload.Json(obj("early" to "1")))
                     tooShort.await() shouldBe Reply.Timeout
                     j.await()
                 }
                 joining.shouldBeInstanceOf<Reply.Ok>()
                 server.pushes.map { it.payload } shouldContainExactly listOf("""{"early":"1"}""")
-                ch.push("silent", obj(), timeout = 200.milliseconds).await() shouldBe Reply.Timeout
+                ch.push("silent", obj(), timeout = 1.seconds).await() shouldBe Reply.Timeout
             }
         }
     }
@@ -194,8 +194,8 @@ class PhoenixTest : FunSpec({
         FakePhoenixServer().start().use { server ->
             FaultProxy("127.0.0.1", server.server.port).start().use { proxy ->
                 val socket = quick("ws://127.0.0.1:${proxy.port}/socket") {
-                    heartbeatInterval = 200.milliseconds
-                    heartbeatTimeout = 300.milliseconds
+                    heartbeatInterval = 1.seconds
+                    heartbeatTimeout = 2.seconds // the blackhole is detected in about 3 s; a busy machine is not
                 }
                 socket.use {
                     val ch = socket.channel("room:6")
