@@ -177,9 +177,12 @@ public class PhoenixClient private constructor(
             PhoenixMessage.of(channel.awaitMessage(event, timeout.toKotlinDuration()) { predicate.test(PhoenixMessage.of(it)) })
         }
 
-        /** Delivers every message to [listener], in order, on the callback executor; close the result to stop. */
+        /**
+         * Delivers every message to [listener], in order, on the callback executor; close the result to stop.
+         * Subscribed when this returns: every message that arrives afterwards reaches the listener.
+         */
         public fun addMessageListener(listener: MessageListener): AutoCloseable {
-            val job = scope.launch(CoroutineName("tether-java-phoenix-messages")) {
+            val job = scope.launch(CoroutineName("tether-java-phoenix-messages"), start = kotlinx.coroutines.CoroutineStart.UNDISPATCHED) {
                 channel.messages.collect { m -> callListener("onMessage") { listener.onMessage(PhoenixMessage.of(m)) } }
             }
             return AutoCloseable { job.cancel() }

@@ -187,6 +187,23 @@ class PhoenixClientTest {
     }
 
     @Test
+    void aMessageListenerIsSubscribedWhenAddMessageListenerReturns() throws Exception {
+        try (FakePhoenixServer server = new FakePhoenixServer().start();
+             PhoenixClient socket = quick(server).build().connect()) {
+            PhoenixClient.Channel room = socket.channel("room:sub");
+            room.join().get(5, TimeUnit.SECONDS);
+            // the message is broadcast right after the listener is added: it must reach it, every time
+            for (int i = 0; i < 200; i++) {
+                Recorder<String> seen = new Recorder<>();
+                AutoCloseable listener = room.addMessageListener(m -> seen.record(m.getEvent()));
+                server.broadcast("room:sub", "n" + i, "{}");
+                assertEquals("n" + i, seen.awaitItem(FIVE), "message " + i);
+                listener.close();
+            }
+        }
+    }
+
+    @Test
     void stateEventsErrorsAndBufferOptionsFromJava() throws Exception {
         try (FakePhoenixServer server = new FakePhoenixServer().start()) {
             AtomicInteger refusals = new AtomicInteger(1);
