@@ -50,6 +50,7 @@ import kotlinx.coroutines.cancelAndJoin
 import java.util.concurrent.CountDownLatch
 import kotlin.time.ComparableTimeMark
 import kotlin.time.Duration
+import kotlin.time.Duration.Companion.milliseconds
 import kotlin.time.Duration.Companion.seconds
 import kotlin.time.TimeSource
 
@@ -441,7 +442,8 @@ internal class RealConnection private constructor(
         setState(end)
         decided.complete(end)
         log.info("closed: ${end.code} ${end.reason}".trim())
-        watchers?.end(closeBudget())
+        // even past the deadline (a close that waited its whole timeout for the server) a watcher sees the end
+        watchers?.end(closeBudget().coerceAtLeast(WATCHER_GRACE))
         hooks.reportDropsWhileClosing()
         hooks.events.close()
         if (withTimeoutOrNull(closeBudget()) { hookJob.join() } == null) {
@@ -449,7 +451,7 @@ internal class RealConnection private constructor(
             hookJob.cancel()
         }
         val terminate = hooksScope.launch { hooks.terminate(end) }
-        if (withTimeoutOrNull(closeBudget().coerceAtLeast(CLOSE_SLACK)) { terminate.join() } == null) {
+        if (withTimeoutOrNull(closeBudget().coerceAtLeast(CLOSE_SLACK - WATCHER_GRACE)) { terminate.join() } == null) {
             log.error("onTerminate was still running when the close timeout ran out: cancelled")
             terminate.cancel()
         }
@@ -787,8 +789,11 @@ internal class RealConnection private constructor(
         const val READ_AHEAD_FRAMES = 64
         const val READ_AHEAD_BYTES = 1L shl 20
 
-        /** How much longer than the close timeout a close may take: `onTerminate`'s minimum time. */
+        /** How much longer than the close timeout a close may take: the watchers' and `onTerminate`'s minimum time. */
         val CLOSE_SLACK: Duration = 1.seconds
+
+        /** The least time watchers get to handle the `Closed` event and state, even past the close deadline. */
+        val WATCHER_GRACE: Duration = 200.milliseconds
 
         fun start(
             config: WebSocketClientConfig,

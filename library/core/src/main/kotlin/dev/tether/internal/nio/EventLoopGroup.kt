@@ -64,6 +64,9 @@ internal class EventLoopGroup(val size: Int, val lingerMillis: Long) {
         }
     }
 
+    /** How many channels the loops serve now (for diagnostics and the invariant harness's leak check). */
+    fun openChannels(): Int = synchronized(lock) { loops.sumOf { it?.channels ?: 0 } }
+
     fun failed(loop: EventLoop) {
         synchronized(lock) {
             val i = loops.indexOf(loop)
