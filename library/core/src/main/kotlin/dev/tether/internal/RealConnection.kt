@@ -516,7 +516,10 @@ internal class RealConnection private constructor(
                     if (d.uptime >= config.reconnect.stableAfter) attempt = 0
                     val forced = result.forced
                     when {
-                        result.paused -> Next.Go(attempt) // the top of the loop waits while held
+                        // held while connected: Paused is shown even when the hold ended during the closing
+                        // handshake (lifecycle.md), then it connects afresh
+                        result.pausedFor != null ->
+                            paused(holdReason() ?: result.pausedFor)?.let { Next.Stop(it) } ?: Next.Go(attempt)
                         forced is Decision.Close -> Next.Stop(ConnectionState.Closed(d.code, d.reason, null))
                         forced == null -> decideNext(hooks.askDisconnect(d), attempt, d.cause, d)
                         else -> decideNext(CompletableDeferred(forced), attempt, d.cause, d)
@@ -698,13 +701,14 @@ internal class RealConnection private constructor(
 
     /**
      * Paused for [reason] until nothing holds the connection any more (then returns null, and the loop connects with
-     * a fresh attempt count), or until a close (returns the terminal state).
+     * a fresh attempt count), or until a close (returns the terminal state). Shows `Paused` even when nothing holds
+     * it by now (a hold that ended while the link was closing for it).
      */
     private suspend fun paused(reason: dev.tether.PauseReason): ConnectionState.Closed? {
         var shown = reason
         setState(ConnectionState.Paused(shown))
         log.info("paused (${shown.name.lowercase()})")
-        while (true) {
+        while (holdReason() != null) {
             when (val cmd = commands.receive()) {
                 is Command.Close -> return ConnectionState.Closed(cmd.code, cmd.reason, null)
                 is Command.Decide -> if (cmd.decision is Decision.Close) return ConnectionState.Closed(cmd.decision.code, cmd.decision.reason, null)

@@ -30,7 +30,7 @@ import java.nio.ByteBuffer
 import kotlin.time.TimeSource
 
 /** How a session ended and, when Tether ended it on a command or decision, that decision. */
-internal class SessionResult(val disconnect: Disconnect, val forced: Decision?, val paused: Boolean = false)
+internal class SessionResult(val disconnect: Disconnect, val forced: Decision?, val pausedFor: dev.tether.PauseReason? = null)
 
 /**
  * Runs one open connection: a reader (the only coroutine reading the socket), a writer (the only one draining the
@@ -76,9 +76,9 @@ internal class SessionRunner(
 
         /**
          * Tether closes: [final] for a close of the client, else a decision after which the supervisor goes on
-         * ([paused]: a pause, the gate or idleness, after which it waits to run again).
+         * ([pausedFor]: a pause, the gate or idleness, after which it waits to run again).
          */
-        class Local(val code: Int, val reason: String, val decision: Decision, val final: Boolean, val paused: Boolean = false) :
+        class Local(val code: Int, val reason: String, val decision: Decision, val final: Boolean, val pausedFor: dev.tether.PauseReason? = null) :
             Ending()
 
         /** `reconnect()`: the link is suspect, so no closing handshake is awaited. */
@@ -123,7 +123,7 @@ internal class SessionRunner(
         is Command.Close -> Ending.Local(cmd.code, cmd.reason, Decision.Close(cmd.code, cmd.reason), final = true)
         Command.Reconnect -> Ending.Drop
         Command.Lifecycle -> holdReason()?.let {
-            Ending.Local(CloseCodes.NORMAL, it.name.lowercase(), Decision.Ignore, final = false, paused = true)
+            Ending.Local(CloseCodes.NORMAL, it.name.lowercase(), Decision.Ignore, final = false, pausedFor = it)
         }
         is Command.Decide -> when (val d = cmd.decision) {
             is Decision.Close -> Ending.Local(d.code, d.reason, d, final = true)
@@ -216,7 +216,7 @@ internal class SessionRunner(
             Ending.Drop -> Decision.Reconnect
             else -> null
         }
-        SessionResult(disconnect, forced, paused = first is Ending.Local && first.paused)
+        SessionResult(disconnect, forced, pausedFor = (first as? Ending.Local)?.pausedFor)
     }
 
     /**
