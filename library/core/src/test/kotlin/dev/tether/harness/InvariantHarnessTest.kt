@@ -23,7 +23,10 @@ class InvariantHarnessTest : FunSpec({
         for (seed in seeds) {
             if (started.elapsedNow() > budgetSeconds.seconds) break
             val schedule = Schedule.of(seed)
-            val problems = kotlinx.coroutines.runBlocking { ScheduleRunner(schedule, cert).run() }
+            val problems = kotlinx.coroutines.runBlocking {
+                kotlinx.coroutines.withTimeoutOrNull(90.seconds) { ScheduleRunner(schedule, cert).run() }
+                    ?: listOf("the schedule did not end within 90 s: a wait that never ends")
+            }
             ran++
             if (problems.isNotEmpty()) {
                 throw AssertionError(

@@ -85,7 +85,12 @@ data class Schedule(
                     Send(
                         how = ways[r.nextInt(ways.size)],
                         pauseMs = if (r.nextInt(3) == 0) r.nextLong(0, 40) else 0,
-                        padding = if (r.nextInt(10) == 0) r.nextInt(20_000, 300_000) else r.nextInt(0, 64),
+                        // now and then one larger than the socket takes at once: its write completes on the loop
+                        padding = when (r.nextInt(30)) {
+                            0 -> r.nextInt(1_000_000, 2_000_000)
+                            1, 2, 3 -> r.nextInt(20_000, 300_000)
+                            else -> r.nextInt(0, 64)
+                        },
                     )
                 })
             }

@@ -97,7 +97,8 @@ class ScheduleRunner(private val s: Schedule, private val cert: TestCertificate)
                 runInterruptible(Dispatchers.IO) { javaThreads.forEach { it.join() } }
             }
             proxy?.heal()
-            val closeMs = end(conn, server)
+            val closeMs = withTimeoutOrNull(CLOSE_TIMEOUT_MS.milliseconds + 15.seconds) { end(conn, server) }
+                ?: return problems.also { it += "close (${s.end}) did not return within ${CLOSE_TIMEOUT_MS / 1000 + 15} s" }.toList()
             // (4) close returns within closeTimeout and a little slack
             if (closeMs > CLOSE_TIMEOUT_MS + SLACK_MS) problem("close (${s.end}) took $closeMs ms (closeTimeout $CLOSE_TIMEOUT_MS ms)")
             // (1) every send ends, within the close bound

@@ -48,6 +48,7 @@ public class PhoenixChannel internal constructor(
     /** Pushes waiting for the join; [sendLock] guards it and every send, so pushes keep their order. */
     private val buffer = ArrayDeque<Push>()
     private val sendLock = Any()
+    private val pushSeq = java.util.concurrent.atomic.AtomicLong()
     private val unmatched = ArrayDeque<Message>()
     private val waiters = ArrayList<Waiter>()
     private val _messages = MutableSharedFlow<Message>(extraBufferCapacity = 64)
@@ -183,6 +184,7 @@ public class PhoenixChannel internal constructor(
      */
     private fun make(event: String, payload: Payload, timeout: Duration, permit: Boolean): Push {
         val p = Push(this, event, payload, timeout, plain = true) { push, _ -> push.ref?.let { pending.remove(it) } }
+        p.seq = pushSeq.incrementAndGet()
         if (!socket.scope.isActive) { // the socket is closed: nothing would ever send or time it out
             if (permit) socket.releaseRoom()
             p.failed(dev.tether.TetherException.SendFailed(dev.tether.Frame.Text("$topic $event"), dev.tether.TetherException.SendFailure.CLOSED, "the socket is closed"))
@@ -424,7 +426,7 @@ public class PhoenixChannel internal constructor(
         if (written == null) { // not connected any more: it goes after the rejoin
             if (permit) socket.releaseRoom()
             pending.remove(ref)
-            buffer.addFirst(p)
+            putBack(p)
             return
         }
         if (written.isCompleted && !written.isCancelled) { // written at once: the common case
@@ -437,7 +439,7 @@ public class PhoenixChannel internal constructor(
             pending.remove(ref)
             val failure = e as? dev.tether.TetherException.SendFailed
             if (failure?.reason == dev.tether.TetherException.SendFailure.NOT_CONNECTED) {
-                synchronized(sendLock) { buffer.addFirst(p) } // the socket dropped under it: after the rejoin
+                synchronized(sendLock) { putBack(p) } // the socket dropped under it: after the rejoin
             } else {
                 p.failed(
                     e as? dev.tether.TetherException
@@ -445,6 +447,17 @@ public class PhoenixChannel internal constructor(
                 )
             }
         }
+    }
+
+    /**
+     * Puts [p], which the socket did not take, back among the pushes held for the rejoin, in the order they were
+     * made (under [sendLock]). Several pushes written one after another fail one after another when the socket
+     * drops: putting each at the front would reverse them.
+     */
+    private fun putBack(p: Push) {
+        var i = 0
+        while (i < buffer.size && buffer[i].seq < p.seq) i++
+        buffer.add(i, p)
     }
 
     private fun scheduleRejoin() {

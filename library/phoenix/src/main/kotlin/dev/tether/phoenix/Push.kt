@@ -30,6 +30,12 @@ public class Push internal constructor(
     @get:JvmSynthetic
     internal val deadline: Long = System.nanoTime() + timeout.inWholeNanoseconds
 
+    /** The order pushes to a channel were made in (set by the channel); held pushes are sent in this order. */
+    @Volatile
+    @get:JvmSynthetic
+    @set:JvmSynthetic
+    internal var seq: Long = 0
+
     /** The message reference, once sent. */
     @Volatile
     public var ref: String? = null
