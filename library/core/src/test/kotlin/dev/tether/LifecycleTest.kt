@@ -178,8 +178,8 @@ class LifecycleTest : FunSpec({
         TestWebSocketServer.echo().use { server ->
             server.onAccept = ConnectionScript { c -> if (c.id == 1) c.answerPings = false }
             quickClient(server.url()) {
-                pingInterval = 100.milliseconds
-                pongTimeout = 300.milliseconds
+                pingInterval = 300.milliseconds
+                pongTimeout = 1.seconds // a late pong on a busy machine is not a dead link
             }.connect().use { conn ->
                 val r = conn.awaitState<ConnectionState.Reconnecting>()
                 r.cause.shouldBeInstanceOf<TetherException.DeadLink>()

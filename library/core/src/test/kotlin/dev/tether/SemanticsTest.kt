@@ -274,17 +274,17 @@ class SemanticsTest : FunSpec({
         TestWebSocketServer.withScript { c -> repeat(100) { c.sendText("m$it") }; c.echo() }.use { server ->
             val pongs = AtomicInteger()
             val conn = quickClient(server.url()) {
-                pingInterval = 100.milliseconds
-                pongTimeout = 300.milliseconds
+                pingInterval = 300.milliseconds
+                pongTimeout = 1.seconds // a late pong on a busy machine is not a dead link
                 incomingBuffer(2, OverflowPolicy.SUSPEND)
                 onPong { _, rtt -> if (rtt != null) pongs.incrementAndGet() }
             }.connect()
             conn.use {
                 conn.awaitConnected()
                 val seen = statesDuring(conn) {
-                    // The stimulus, not an assertion: the consumer takes nothing for 5 pong timeouts. What is checked
+                    // The stimulus, not an assertion: the consumer takes nothing for 3 pong timeouts. What is checked
                     // afterwards waits on events (every message, then two more answered pings).
-                    delay(1_500)
+                    delay(3_000)
                     repeat(100) { i -> (conn.incoming.receive() as Frame.Text).text shouldBe "m$i" }
                     val before = pongs.get()
                     withTimeout(5.seconds) { while (pongs.get() < before + 2) delay(10) } // keepalive ran on

@@ -11,6 +11,7 @@ import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.launch
 import java.time.Duration
 import kotlin.time.Duration.Companion.milliseconds
+import kotlin.time.Duration.Companion.seconds
 
 /** The Kotlin examples of docs/testing.md, kept compiling and passing here. */
 class TestingGuideTest : FunSpec({
@@ -41,8 +42,8 @@ class TestingGuideTest : FunSpec({
         TestWebSocketServer.echo().use { server ->
             FaultProxy("127.0.0.1", server.port).start().use { proxy ->
                 val client = webSocketClient(proxy.url("/feed")) {
-                    pingInterval = 200.milliseconds
-                    pongTimeout = 500.milliseconds
+                    pingInterval = 500.milliseconds
+                    pongTimeout = 1.seconds
                 }
                 client.connect().use { conn ->
                     conn.awaitConnected()

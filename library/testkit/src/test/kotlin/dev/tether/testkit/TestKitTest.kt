@@ -100,7 +100,13 @@ class TestKitTest : FunSpec({
                 val sc = server.awaitConnection(FIVE)
                 sc.setReading(false)
                 c.sendText("held")
-                Thread.sleep(300)
+                // a barrier, not a sleep: the reader parks (WAITING) once it holds off; had it gone on reading, the
+                // frame would be recorded instead
+                val deadline = System.nanoTime() + FIVE.toNanos()
+                while (sc.readerThread.state != Thread.State.WAITING && sc.received.isEmpty() && System.nanoTime() < deadline) {
+                    Thread.sleep(5)
+                }
+                sc.readerThread.state shouldBe Thread.State.WAITING
                 sc.received.size shouldBe 0
                 sc.setReading(true)
                 sc.awaitReceived(1, FIVE).single().text shouldBe "held"
