@@ -49,6 +49,10 @@ public class PhoenixChannel internal constructor(
     private val buffer = ArrayDeque<Push>()
     private val sendLock = Any()
     private val pushSeq = java.util.concurrent.atomic.AtomicLong()
+
+    /** Set (under [sendLock]) when the socket has ended: see [endPushes]. */
+    @Volatile
+    private var socketEnded = false
     private val unmatched = ArrayDeque<Message>()
     private val waiters = ArrayList<Waiter>()
     private val _messages = MutableSharedFlow<Message>(extraBufferCapacity = 64)
@@ -153,7 +157,8 @@ public class PhoenixChannel internal constructor(
      * producer is held back instead of filling memory. Cancelling the caller while it waits withdraws the push: it
      * is not sent. With a FAIL or DROP outgoing policy (`tether { outgoingBuffer(…) }`) it never waits: that policy
      * applies. Never lost without a word: a push that cannot be held or written completes at once with
-     * [Reply.Failed] and the reason (more than `maxQueuedPushes` waiting for the join, the socket closed). Pushes
+     * [Reply.Failed] and the reason (more than `maxQueuedPushes` waiting for the join, the socket closed, the
+     * channel left or closed by the server). Pushes
      * from one caller go out in order; the timeout runs from when this returns. Every push ends with exactly one
      * outcome: a push already written whose channel then leaves or is closed by the server gets [Reply.Timeout] at
      * its deadline (as phoenix.js does: no reply can come), and when the socket ends every push still waiting ends
@@ -192,6 +197,14 @@ public class PhoenixChannel internal constructor(
         }
         // From the caller's thread, with no hop: sent now if joined (in order behind anything held), else held.
         synchronized(sendLock) {
+            // the socket ended meanwhile, or the channel left or was closed by the server (it never joins again):
+            // nothing would send or end the push
+            if (socketEnded || _state.value == ChannelState.CLOSED) {
+                if (permit) socket.releaseRoom()
+                val why = if (socketEnded) "the socket is closed" else "channel $topic is closed"
+                p.failed(dev.tether.TetherException.SendFailed(dev.tether.Frame.Text("$topic $event"), dev.tether.TetherException.SendFailure.CLOSED, why))
+                return p
+            }
             if (socket.isConnected && isJoined && buffer.isEmpty()) {
                 sendPush(p, permit)
             } else {
@@ -240,9 +253,13 @@ public class PhoenixChannel internal constructor(
      */
     @JvmSynthetic
     internal fun endPushes() {
+        // first, under the lock: a push made or handed back from now on fails at once, and one sent before is pending
+        val held = synchronized(sendLock) {
+            socketEnded = true
+            buffer.toList().also { buffer.clear() }
+        }
         for (p in pending.values) if (!p.abandoned) p.complete(Reply.Timeout)
         pending.clear()
-        val held = synchronized(sendLock) { buffer.toList().also { buffer.clear() } }
         held.forEach {
             it.failed(dev.tether.TetherException.SendFailed(dev.tether.Frame.Text(topic), dev.tether.TetherException.SendFailure.CLOSED, "the socket is closed"))
         }
@@ -455,6 +472,10 @@ public class PhoenixChannel internal constructor(
      * drops: putting each at the front would reverse them.
      */
     private fun putBack(p: Push) {
+        if (socketEnded) {
+            p.failed(dev.tether.TetherException.SendFailed(dev.tether.Frame.Text("$topic ${p.event}"), dev.tether.TetherException.SendFailure.CLOSED, "the socket is closed"))
+            return
+        }
         var i = 0
         while (i < buffer.size && buffer[i].seq < p.seq) i++
         buffer.add(i, p)
