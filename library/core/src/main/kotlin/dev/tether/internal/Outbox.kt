@@ -108,15 +108,31 @@ internal class Outbox(
         else -> SendFailure.CONNECTION_LOST
     }
 
+    /**
+     * DROP_NEWEST is done here, not by the channel: a channel with `BufferOverflow.DROP_LATEST` discards the new
+     * element without calling `onUndeliveredElement`, so its sender would never be told (and it would stay counted
+     * in [inFlight] for ever).
+     */
+    private val dropNewest = config.overflow == OverflowPolicy.DROP_NEWEST
+
     val channel: Channel<Any> = Channel(
         capacity = config.capacity,
-        onBufferOverflow = when (config.overflow) {
-            OverflowPolicy.DROP_OLDEST -> BufferOverflow.DROP_OLDEST
-            OverflowPolicy.DROP_NEWEST -> BufferOverflow.DROP_LATEST
-            else -> BufferOverflow.SUSPEND
-        },
+        onBufferOverflow = if (config.overflow == OverflowPolicy.DROP_OLDEST) BufferOverflow.DROP_OLDEST else BufferOverflow.SUSPEND,
         onUndeliveredElement = { dropped(it, if (closed) SendFailure.CLOSED else dropReason) },
     )
+
+    /**
+     * With DROP_NEWEST: queues [element] (already counted) if there is room, else drops it as the newest. Returns
+     * the channel's result when it is closed (the caller handles that), else success.
+     */
+    private fun offerOrDropNewest(element: Any): ChannelResult<Unit> {
+        val r = channel.trySend(element)
+        if (r.isFailure && !r.isClosed) {
+            dropped(element, SendFailure.DROPPED_NEWEST)
+            return SUCCESS
+        }
+        return r
+    }
 
     /** The user-facing view: send and trySend count what they queue. */
     @Suppress("UNCHECKED_CAST")
@@ -125,7 +141,13 @@ internal class Outbox(
             if (element is Frame.Close) return onUserClose(element.code, element.reason) // in every state
             inFlight.incrementAndGet()
             try {
-                channel.send(Counted(element).also(expiring))
+                val counted = Counted(element).also(expiring)
+                if (dropNewest) {
+                    val r = offerOrDropNewest(counted)
+                    if (r.isClosed) throw r.exceptionOrNull() ?: kotlinx.coroutines.channels.ClosedSendChannelException("the outbox is closed")
+                } else {
+                    channel.send(counted)
+                }
             } catch (e: Throwable) {
                 inFlight.decrementAndGet()
                 throw e
@@ -151,7 +173,8 @@ internal class Outbox(
                 return SUCCESS
             }
             inFlight.incrementAndGet()
-            return channel.trySend(Counted(element).also(expiring)).also { if (it.isFailure) inFlight.decrementAndGet() }
+            val counted = Counted(element).also(expiring)
+            return (if (dropNewest) offerOrDropNewest(counted) else channel.trySend(counted)).also { if (it.isFailure) inFlight.decrementAndGet() }
         }
 
         /**
@@ -167,10 +190,11 @@ internal class Outbox(
     /** Queues [item] following the policy; with FAIL a full buffer fails it at once. */
     suspend fun enqueue(item: Tracked) {
         inFlight.incrementAndGet()
-        if (config.overflow == OverflowPolicy.FAIL) {
+        if (config.overflow == OverflowPolicy.FAIL || dropNewest) {
             val r = channel.trySend(item)
             if (r.isFailure) inFlight.decrementAndGet()
-            if (r.isClosed) item.fail(SendFailure.CLOSED) else if (r.isFailure) item.fail(SendFailure.BUFFER_FULL)
+            if (r.isClosed) item.fail(SendFailure.CLOSED)
+            else if (r.isFailure) item.fail(if (dropNewest) SendFailure.DROPPED_NEWEST else SendFailure.BUFFER_FULL)
             return
         }
         try {
@@ -204,9 +228,9 @@ internal class Outbox(
                     item.fail(SendFailure.CLOSED)
                     return
                 }
-                if (config.overflow != OverflowPolicy.SUSPEND) { // FAIL (DROP_* never fail a trySend)
+                if (config.overflow != OverflowPolicy.SUSPEND) { // FAIL or DROP_NEWEST (DROP_OLDEST never fails a trySend)
                     inFlight.decrementAndGet()
-                    item.fail(SendFailure.BUFFER_FULL)
+                    item.fail(if (dropNewest) SendFailure.DROPPED_NEWEST else SendFailure.BUFFER_FULL)
                     return
                 }
             }

@@ -107,7 +107,7 @@ class ScheduleRunner(private val s: Schedule, private val cert: TestCertificate)
                 runInterruptible(Dispatchers.IO) { javaThreads.forEach { it.join() } }
                 while (ledger.pending().isNotEmpty()) delay(10)
             }
-            if (left == null) problem("sends still waiting after close: ${ledger.pending().take(10)}")
+            if (left == null) problem("sends still waiting after close: ${ledger.pending().take(10)} (outboxDepth ${conn.outboxDepth})")
             // (6) every coroutine of the connection ended; every socket closed
             if (withTimeoutOrNull(5.seconds) { conn.awaitClosed() } == null) problem("awaitClosed() did not return after close")
             for (c in server.connections) {
@@ -123,6 +123,7 @@ class ScheduleRunner(private val s: Schedule, private val cert: TestCertificate)
             }
             // (7) the state sequence is legal
             StateLaw.violations(events.toList()).forEach(::problem)
+            if (LOG && problems.isNotEmpty()) events.forEach { println("event: $it") }
         } finally {
             scope.cancel()
             proxy?.close()
@@ -137,8 +138,8 @@ class ScheduleRunner(private val s: Schedule, private val cert: TestCertificate)
     }
 
     private fun client(url: String) = webSocketClient(url) {
-        logInfo = false
-        logErrors = false
+        logInfo = LOG
+        logErrors = LOG
         reconnect {
             backoff(20, 200, 2.0)
             jitter(0.0)
@@ -428,6 +429,8 @@ class ScheduleRunner(private val s: Schedule, private val cert: TestCertificate)
 
     companion object {
         val tally = Tally()
+        /** `-Dtether.harness.log=true`: the client logs (info and errors), for a replay. */
+        val LOG = System.getProperty("tether.harness.log") == "true"
         const val CLOSE_TIMEOUT_MS = 2_000L
         const val SLACK_MS = 2_000L
         const val CLOSE_FROM_HOOK = "close-from-hook"
