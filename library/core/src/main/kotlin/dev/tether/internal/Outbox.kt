@@ -142,6 +142,7 @@ internal class Outbox(
             inFlight.incrementAndGet()
             try {
                 val counted = Counted(element).also(expiring)
+                if (queuedBehindOverflow(counted)) return
                 if (dropNewest) {
                     val r = offerOrDropNewest(counted)
                     if (r.isClosed) throw r.exceptionOrNull() ?: kotlinx.coroutines.channels.ClosedSendChannelException("the outbox is closed")
@@ -197,6 +198,7 @@ internal class Outbox(
             else if (r.isFailure) item.fail(if (dropNewest) SendFailure.DROPPED_NEWEST else SendFailure.BUFFER_FULL)
             return
         }
+        if (queuedBehindOverflow(item)) return
         try {
             channel.send(item)
         } catch (e: kotlinx.coroutines.channels.ClosedSendChannelException) {
@@ -208,7 +210,25 @@ internal class Outbox(
         }
     }
 
-    private val overflow = ArrayDeque<Tracked>(0)
+    private val overflow = ArrayDeque<Queued>(0)
+
+    /**
+     * A suspending send (SUSPEND policy) made while frames from [enqueueNow] wait in the overflow goes behind them,
+     * into the overflow too: sending to the channel directly, it could be queued before an earlier frame of the same
+     * sender still waiting there. True if [item] (already counted) went there (or failed: the overflow is full).
+     */
+    private fun queuedBehindOverflow(item: Queued): Boolean {
+        synchronized(overflow) {
+            if (overflow.isEmpty()) return false
+            if (overflow.size >= OVERFLOW) {
+                dropped(item, SendFailure.BUFFER_FULL)
+                return true
+            }
+            overflow.addLast(item)
+        }
+        overflowWork.signal()
+        return true
+    }
     private val overflowWork = Signal()
 
     /**

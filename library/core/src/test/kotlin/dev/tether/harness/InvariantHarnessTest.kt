@@ -69,6 +69,7 @@ class InvariantHarnessTest : FunSpec({
             4, // a close that used its whole timeout cancelled the watchers before they saw Closed
             12, // a gate shut and opened again during the closing handshake it caused: Connected -> Connecting, no Paused
             106, // DROP_NEWEST: frames dropped from a full outbox vanished without a word (enqueue never completed)
+            128, // a suspending send overtook the same sender's enqueued frames waiting beyond the full buffer
         )
     }
 }

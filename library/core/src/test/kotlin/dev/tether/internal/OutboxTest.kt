@@ -8,6 +8,7 @@ import dev.tether.TetherException.SendFailure
 import io.kotest.core.spec.style.FunSpec
 import io.kotest.matchers.shouldBe
 import io.kotest.matchers.types.shouldBeInstanceOf
+import kotlinx.coroutines.launch
 
 /** The outbox alone (no connection): every frame it takes ends with an outcome, and its in-flight count is exact. */
 class OutboxTest : FunSpec({
@@ -54,6 +55,21 @@ class OutboxTest : FunSpec({
             } else {
                 untracked.single().second shouldBe (if (policy == OverflowPolicy.DROP_NEWEST) SendFailure.DROPPED_NEWEST else SendFailure.DROPPED_OLDEST)
             }
+        }
+    }
+
+    test("a suspending send goes behind the frames enqueue left waiting beyond a full buffer (per-sender order)") {
+        kotlinx.coroutines.withTimeout(10_000) {
+            val box = outbox(OverflowPolicy.SUSPEND)
+            val early = (1..3).map { Tracked(Frame.Text("f$it")).also(box::enqueueNow) } // f3 waits in the overflow
+            val later = Tracked(Frame.Text("f4"))
+            val sender = launch(start = kotlinx.coroutines.CoroutineStart.UNDISPATCHED) { box.enqueue(later) }
+            val mover = launch { box.runOverflow() }
+            val order = List(4) { (box.frameOf(box.channel.receive()) as Frame.Text).text }
+            order shouldBe listOf("f1", "f2", "f3", "f4")
+            sender.join()
+            mover.cancel()
+            early.size shouldBe 3
         }
     }
 })
