@@ -56,6 +56,8 @@ class ScheduleRunner(private val s: Schedule, private val cert: TestCertificate)
     private val events = Collections.synchronizedList(ArrayList<ConnectionEvent>())
     private val reportedFailed = ConcurrentHashMap<String, String>() // tag -> reasons reported to onError
     private val gate = MutableStateFlow(true)
+    private val hows = ConcurrentHashMap<String, String>() // tag -> how it was sent and when, for a replay's report
+    private val t0 = TimeSource.Monotonic.markNow()
     private val hookSawClose = kotlinx.coroutines.CompletableDeferred<kotlin.time.TimeMark>()
 
     /** Invariant 5: no application code on a `tether-io` thread. */
@@ -115,7 +117,16 @@ class ScheduleRunner(private val s: Schedule, private val cert: TestCertificate)
             }
             // (2) and (3): nothing reported failed arrived, per-sender order, no duplicates
             val arrived = received(server)
-            ledger.violations(arrived, requireOutcomes = true).forEach(::problem)
+            val broken = ledger.violations(arrived, requireOutcomes = true)
+            broken.forEach(::problem)
+            // for an order violation: how the sender's messages went, in arrival order, per server connection
+            for (sender in broken.filter { "out of order" in it }.map { it.substringBefore('#') }.toSet()) {
+                val seen = server.connections.sortedBy { it.id }.joinToString(" | ") { c ->
+                    "conn ${c.id}: " + c.received.filter { it.isText && it.text.startsWith("$sender#") }
+                        .joinToString(" ") { f -> f.text.substringBefore(' ').let { t -> "$t(${hows[t]})" } }
+                }
+                problem("$sender arrived as: $seen")
+            }
             tally.add(ledger, arrived.size, server.connections.size, s.chaos.size)
             for ((tag, reasons) in reportedFailed) {
                 val outcome = ledger.outcome(tag)
@@ -123,7 +134,10 @@ class ScheduleRunner(private val s: Schedule, private val cert: TestCertificate)
             }
             // (7) the state sequence is legal
             StateLaw.violations(events.toList()).forEach(::problem)
-            if (LOG && problems.isNotEmpty()) events.forEach { println("event: $it") }
+            if (LOG && problems.isNotEmpty()) {
+                events.forEach { println("event: $it") }
+                arrived.forEachIndexed { i, m -> val tag = m.substringBefore(' '); println("arrived $i: $tag ${hows[tag]} -> ${ledger.outcome(tag)}") }
+            }
         } finally {
             scope.cancel()
             proxy?.close()
@@ -249,6 +263,7 @@ class ScheduleRunner(private val s: Schedule, private val cert: TestCertificate)
             if (m.pauseMs > 0) delay(m.pauseMs)
             val tag = ledger.next(plan.name)
             val frame = frameFor(tag, m.padding)
+            hows[tag] = "${m.how} at ${t0.elapsedNow().inWholeMilliseconds} ms on ${Thread.currentThread().name}"
             when (m.how) {
                 How.SEND, How.SEND_TTL -> {
                     val outcome = runCatching { if (m.how == How.SEND) conn.send(frame) else conn.send(frame, TTL) }
@@ -288,6 +303,7 @@ class ScheduleRunner(private val s: Schedule, private val cert: TestCertificate)
             if (m.pauseMs > 0) Thread.sleep(m.pauseMs)
             val tag = ledger.next(plan.name)
             val frame = frameFor(tag, m.padding)
+            hows[tag] = "${m.how} at ${t0.elapsedNow().inWholeMilliseconds} ms"
             val result = if (m.how == How.ENQUEUE_TTL) conn.enqueue(frame, TTL) else conn.enqueue(frame)
             settleWhenDone(tag, result)
             if (m.how == How.ENQUEUE_AND_WAIT) {
