@@ -212,12 +212,17 @@ internal class Outbox(
 
     private val overflow = ArrayDeque<Queued>(0)
 
+    /** [overflow]'s size, written under its lock, read without it. */
+    @Volatile
+    private var overflowSize = 0
+
     /**
      * A suspending send (SUSPEND policy) made while frames from [enqueueNow] wait in the overflow goes behind them,
      * into the overflow too: sending to the channel directly, it could be queued before an earlier frame of the same
      * sender still waiting there. True if [item] (already counted) went there (or failed: the overflow is full).
      */
     private fun queuedBehindOverflow(item: Queued): Boolean {
+        if (overflowSize == 0) return false // the common case, without the lock
         synchronized(overflow) {
             if (overflow.isEmpty()) return false
             if (overflow.size >= OVERFLOW) {
@@ -225,6 +230,7 @@ internal class Outbox(
                 return true
             }
             overflow.addLast(item)
+            overflowSize = overflow.size
         }
         overflowWork.signal()
         return true
@@ -260,6 +266,7 @@ internal class Outbox(
                 return
             }
             overflow.addLast(item)
+            overflowSize = overflow.size
         }
         if (overflowStarted.compareAndSet(false, true)) startOverflow()
         overflowWork.signal()
@@ -277,7 +284,10 @@ internal class Outbox(
                     failOverflow()
                     return
                 }
-                synchronized(overflow) { overflow.removeFirst() }
+                synchronized(overflow) {
+                    overflow.removeFirst()
+                    overflowSize = overflow.size
+                }
             }
         }
     }
@@ -285,7 +295,7 @@ internal class Outbox(
     /** Fails what waits in the overflow (the client ended). */
     fun failOverflow() {
         while (true) {
-            val t = synchronized(overflow) { overflow.removeFirstOrNull() } ?: return
+            val t = synchronized(overflow) { overflow.removeFirstOrNull().also { overflowSize = overflow.size } } ?: return
             dropped(t, SendFailure.CLOSED)
         }
     }
