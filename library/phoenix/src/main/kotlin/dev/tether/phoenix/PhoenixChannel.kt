@@ -53,6 +53,13 @@ public class PhoenixChannel internal constructor(
     /** Set (under [sendLock]) when the socket has ended: see [endPushes]. */
     @Volatile
     private var socketEnded = false
+
+    /**
+     * Set (under [sendLock]) when this channel has left or the server closed it: it never joins again. Not the same
+     * as the CLOSED state, which a new channel also starts in.
+     */
+    @Volatile
+    private var channelEnded = false
     private val unmatched = ArrayDeque<Message>()
     private val waiters = ArrayList<Waiter>()
     private val _messages = MutableSharedFlow<Message>(extraBufferCapacity = 64)
@@ -199,7 +206,7 @@ public class PhoenixChannel internal constructor(
         synchronized(sendLock) {
             // the socket ended meanwhile, or the channel left or was closed by the server (it never joins again):
             // nothing would send or end the push
-            if (socketEnded || _state.value == ChannelState.CLOSED) {
+            if (socketEnded || channelEnded) {
                 if (permit) socket.releaseRoom()
                 val why = if (socketEnded) "the socket is closed" else "channel $topic is closed"
                 p.failed(dev.tether.TetherException.SendFailed(dev.tether.Frame.Text("$topic $event"), dev.tether.TetherException.SendFailure.CLOSED, why))
@@ -360,7 +367,10 @@ public class PhoenixChannel internal constructor(
         socket.unregister(this)
         if (was != ChannelState.CLOSED) socket.emit(PhoenixEvent.Left(topic, byServer))
         delivery.close() // its collectors get what is buffered, then the delivery coroutine ends
-        val held = synchronized(sendLock) { buffer.toList().also { buffer.clear() } }
+        val held = synchronized(sendLock) {
+            channelEnded = true
+            buffer.toList().also { buffer.clear() }
+        }
         held.forEach {
             it.failed(dev.tether.TetherException.SendFailed(dev.tether.Frame.Text(topic), dev.tether.TetherException.SendFailure.CLOSED, "channel $topic left"))
         }
