@@ -281,9 +281,14 @@ internal class NioSocket(
      */
     fun mark(): WriteMark {
         val m = WriteMark()
-        if (closed != null) return m
-        queue.add(m)
-        drive()
+        if (closed == null) {
+            queue.add(m)
+            drive()
+        }
+        // closed before or meanwhile (a peer's reset right after the last byte went out): what was queued before the
+        // mark is on the socket if no data is left unwritten; otherwise a frame that reached the server would be
+        // reported lost
+        if (!m.done && closed != null && queuedBytes.get() - urgentQueued.get() == 0L) m.done = true
         return m
     }
 
