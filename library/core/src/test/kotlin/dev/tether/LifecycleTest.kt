@@ -178,7 +178,7 @@ class LifecycleTest : FunSpec({
         TestWebSocketServer.echo().use { server ->
             server.onAccept = ConnectionScript { c -> if (c.id == 1) c.answerPings = false }
             quickClient(server.url()) {
-                pingInterval = 300.milliseconds
+                pingInterval = 1.seconds
                 pongTimeout = 1.seconds // a late pong on a busy machine is not a dead link
             }.connect().use { conn ->
                 val r = conn.awaitState<ConnectionState.Reconnecting>()
@@ -223,7 +223,7 @@ class LifecycleTest : FunSpec({
     test("close() forces the socket shut after the close timeout when the server never answers") {
         TestWebSocketServer.echo().use { server ->
             server.onAccept = ConnectionScript { it.answerClose = false }
-            val conn = quickClient(server.url()) { closeTimeout = 300.milliseconds }.connect()
+            val conn = quickClient(server.url()) { closeTimeout = 1.seconds }.connect()
             conn.awaitConnected()
             val sc = server.awaitConnection(FIVE)
             val closed = withTimeout(5.seconds) { conn.close(1000) }

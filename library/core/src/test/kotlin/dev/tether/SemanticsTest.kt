@@ -274,7 +274,7 @@ class SemanticsTest : FunSpec({
         TestWebSocketServer.withScript { c -> repeat(100) { c.sendText("m$it") }; c.echo() }.use { server ->
             val pongs = AtomicInteger()
             val conn = quickClient(server.url()) {
-                pingInterval = 300.milliseconds
+                pingInterval = 1.seconds
                 pongTimeout = 1.seconds // a late pong on a busy machine is not a dead link
                 incomingBuffer(2, OverflowPolicy.SUSPEND)
                 onPong { _, rtt -> if (rtt != null) pongs.incrementAndGet() }

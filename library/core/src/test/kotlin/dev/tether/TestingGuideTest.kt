@@ -10,7 +10,6 @@ import io.kotest.matchers.types.shouldBeInstanceOf
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.launch
 import java.time.Duration
-import kotlin.time.Duration.Companion.milliseconds
 import kotlin.time.Duration.Companion.seconds
 
 /** The Kotlin examples of docs/testing.md, kept compiling and passing here. */
@@ -42,7 +41,7 @@ class TestingGuideTest : FunSpec({
         TestWebSocketServer.echo().use { server ->
             FaultProxy("127.0.0.1", server.port).start().use { proxy ->
                 val client = webSocketClient(proxy.url("/feed")) {
-                    pingInterval = 500.milliseconds
+                    pingInterval = 1.seconds
                     pongTimeout = 1.seconds
                 }
                 client.connect().use { conn ->
