@@ -498,12 +498,23 @@ internal class SessionRunner(
     private suspend fun writeNowAndWait(frame: Frame): Boolean {
         val marker = handOver(frame) ?: return false
         if (marker === DirectWrite.WRITTEN) return true // the common case: every byte is on the socket, no allocation
-        try {
-            marker.await() // completed by the loop; this coroutine resumes on its own dispatcher
-        } catch (e: TetherException) {
+        // not marker.await(): the loop completes the marker, and a caller on an immediate dispatcher (Unconfined, or
+        // a Java facade's direct executor) would then go on with its own code on the I/O thread
+        val done = CompletableDeferred<Boolean>()
+        whenWritten(marker) { written -> done.complete(written) }
+        if (!done.await()) {
             throw TetherException.SendFailed(frame, SendFailure.CONNECTION_LOST, "the connection was lost before the frame was written")
         }
         return true
+    }
+
+    /**
+     * Calls [then] with true once [marker] is reached (every byte of its frame is on the socket), false when the
+     * connection ends first; never on an I/O thread, where the loop that completes the marker runs ([OffLoop]): what
+     * [then] completes may resume the application's code in place.
+     */
+    private inline fun whenWritten(marker: CompletableDeferred<Unit>, crossinline then: (Boolean) -> Unit) {
+        marker.invokeOnCompletion { e -> OffLoop.run { then(e == null) } }
     }
 
     /**
@@ -534,15 +545,12 @@ internal class SessionRunner(
             tracked.written.complete(Unit)
             return true
         }
-        marker.invokeOnCompletion { e ->
-            // the marker completes on the I/O thread that drained the socket: the sender's completion handlers (a
-            // Java future's stages, invokeOnCompletion) must not run there
-            OffLoop.run {
-                if (e == null) {
-                    tracked.written.complete(Unit)
-                } else {
-                    tracked.fail(SendFailure.CONNECTION_LOST, "the connection was lost before the frame was written")
-                }
+        // the sender's completion handlers (a Java future's stages, invokeOnCompletion) must not run on the loop
+        whenWritten(marker) { written ->
+            if (written) {
+                tracked.written.complete(Unit)
+            } else {
+                tracked.fail(SendFailure.CONNECTION_LOST, "the connection was lost before the frame was written")
             }
         }
         return true
