@@ -10,35 +10,22 @@ import dev.tether.internal.RawFrame
 import dev.tether.internal.TransportSession
 import dev.tether.internal.deflate.MessageDeflater
 import dev.tether.internal.deflate.MessageInflater
-import kotlinx.coroutines.CancellableContinuation
 import kotlinx.coroutines.CompletableDeferred
-import kotlinx.coroutines.CoroutineDispatcher
-import kotlinx.coroutines.ExperimentalCoroutinesApi
-import kotlinx.coroutines.currentCoroutineContext
-import kotlin.coroutines.ContinuationInterceptor
-import kotlinx.coroutines.suspendCancellableCoroutine
 import java.io.ByteArrayOutputStream
 import java.nio.ByteBuffer
-import java.util.concurrent.ConcurrentLinkedQueue
-import java.util.concurrent.atomic.AtomicBoolean
-import java.util.concurrent.atomic.AtomicInteger
-import java.util.concurrent.atomic.AtomicReference
-import kotlin.coroutines.resume
 
 /**
  * One WebSocket connection of the NIO engine, from the upgrade on. Bytes from the [NioSocket] are parsed on the loop:
- * first the response head (checked by [Upgrade]), then frames ([FrameParser]), which wait in a small lock-free queue
- * for the connection's reader coroutine. The loop wakes the reader only when it waits, and the reader takes every
- * frame parsed so far before it waits again: one hand-off per batch of frames, not per frame. When [HIGH_WATER]
- * frames wait, reading stops until the reader is down to [LOW_WATER]: memory stays bounded and TCP pushes back.
+ * first the response head (checked by [Upgrade]), then frames ([FrameParser]), which go to the connection's reader
+ * coroutine through the session's [FrameHandOff]: when [HIGH_WATER] frames wait, reading stops until the reader is
+ * down to [LOW_WATER], so memory stays bounded and TCP pushes back.
  */
-@OptIn(ExperimentalCoroutinesApi::class) // resumeUndispatched
 internal class NioSession(
     private val loop: EventLoop,
     private val settings: EngineSettings,
     private val upgrade: Upgrade,
     private val url: String,
-) : TransportSession, NioSocket.Listener, dev.tether.internal.DirectWrite, dev.tether.internal.PeerClose,
+) : FrameHandOff(HIGH_WATER, LOW_WATER), TransportSession, NioSocket.Listener, dev.tether.internal.DirectWrite, dev.tether.internal.PeerClose,
     dev.tether.internal.UrgentControl, dev.tether.internal.WriteProgress {
     lateinit var socket: NioSocket
     private val encoder = FrameEncoder()
@@ -58,14 +45,7 @@ internal class NioSession(
     private var headReader: HttpHeadReader? = HttpHeadReader() // dropped once the head is read: idle connections are small
     private var body: ByteArrayOutputStream? = null
     private var bodyWanted = 0L
-    private val parser = FrameParser(settings.maxFrameSize, settings.maxMessageSize, settings.maxFragments) { onFrame(it) }
-    private val frames = ConcurrentLinkedQueue<RawFrame>()
-    private val queued = AtomicInteger() // frames in [frames]
-    private val waiter = AtomicReference<CancellableContinuation<Unit>?>()
-
-    @Volatile
-    private var failure: TetherException? = null
-    private val paused = AtomicBoolean() // reading stopped because the reader is behind
+    private val parser = FrameParser(settings.maxFrameSize, settings.maxMessageSize, settings.maxFragments) { add(it) }
 
     @Volatile
     private var opened: Handshake? = null
@@ -153,38 +133,18 @@ internal class NioSession(
             phase = Phase.FAILED
             // Keep reading, and discard: the server's answer and FIN are seen, and closing a socket with unread data
             // would send a reset that can destroy our close frame before the server reads it.
-            paused.set(false)
+            forgetPause()
             socket.setReading(true)
             fail(e) // the socket stays writable: the connection writes what is queued, then the close frame
 
         }
     }
 
-    /** Loop thread: queues [frame] for the reader and wakes it if it waits; stops reading when it is behind. */
-    private fun onFrame(frame: RawFrame) {
-        frames.add(frame)
-        if (queued.incrementAndGet() >= HIGH_WATER && paused.compareAndSet(false, true)) socket.setReading(false)
-        wakeReader()
-    }
+    override fun stopReading() = socket.setReading(false)
 
-    /**
-     * Wakes the reader if it waits. On the loop thread it runs right here, undispatched, until it has taken every
-     * frame and waits again: a frame reaches the connection with no thread hop. Resumed by anyone else (the
-     * consumer that made room in `incoming`), it runs on its own dispatcher, so that wake-up costs the loop nothing.
-     */
-    private fun wakeReader() {
-        val c = waiter.getAndSet(null) ?: return
-        val d = readerDispatcher
-        if (d != null && loop.inLoop) with(c) { d.resumeUndispatched(Unit) } else c.resume(Unit)
-    }
+    override fun requestResume() = loop.execute { if (unpause() && phase == Phase.OPEN) socket.setReading(true) }
 
-    @Volatile
-    private var readerDispatcher: CoroutineDispatcher? = null
-
-    private fun fail(e: TetherException) {
-        if (failure == null) failure = e
-        wakeReader()
-    }
+    override val inLoop: Boolean get() = loop.inLoop
 
     /** Completes when the socket has closed (the peer's FIN, an error, or ours). */
     private val socketClosed = CompletableDeferred<Unit>()
@@ -209,39 +169,6 @@ internal class NioSession(
         }
         bodyDone.complete(Unit)
         fail(cause)
-    }
-
-    /**
-     * The next frame, on the reader's own dispatcher: it takes every frame already parsed without suspending, so the
-     * loop wakes it once per batch, not once per frame. Reading resumes (one hop to the loop) once the reader has
-     * caught up to [LOW_WATER].
-     */
-    override suspend fun receive(): RawFrame = poll() ?: receiveSuspending()
-
-    /** The next parsed frame, if there is one; resumes reading when the reader has caught up. */
-    private fun poll(): RawFrame? {
-        val f = frames.poll() ?: return null
-        if (queued.decrementAndGet() <= LOW_WATER) resumeReadingIfPaused()
-        return f
-    }
-
-    private suspend fun receiveSuspending(): RawFrame {
-        while (true) {
-            poll()?.let { return it }
-            failure?.let { throw it }
-            resumeReadingIfPaused() // the loop may have paused just as the queue ran dry
-            if (readerDispatcher == null) readerDispatcher = currentCoroutineContext()[ContinuationInterceptor] as? CoroutineDispatcher
-            suspendCancellableCoroutine { c ->
-                waiter.set(c)
-                // a frame (or the end) may have come between the poll and the set: then whoever clears it resumes
-                if ((!frames.isEmpty() || failure != null) && waiter.compareAndSet(c, null)) c.resume(Unit)
-                c.invokeOnCancellation { waiter.compareAndSet(c, null) }
-            }
-        }
-    }
-
-    private fun resumeReadingIfPaused() {
-        if (paused.get()) loop.execute { if (paused.compareAndSet(true, false) && phase == Phase.OPEN) socket.setReading(true) }
     }
 
     /** Set when the upgrade agreed permessage-deflate. */
