@@ -109,7 +109,12 @@ class ScheduleRunner(private val s: Schedule, private val cert: TestCertificate)
                 runInterruptible(Dispatchers.IO) { javaThreads.forEach { it.join() } }
                 while (ledger.pending().isNotEmpty()) delay(10)
             }
-            if (left == null) problem("sends still waiting after close: ${ledger.pending().take(10)} (outboxDepth ${conn.outboxDepth})")
+            if (left == null) {
+                problem("sends still waiting after close: ${ledger.pending().take(10)} (outboxDepth ${conn.outboxDepth})")
+                // how each was sent, whether it reached the server, and on which connection: where it was lost
+                val arrivedOn = server.connections.flatMap { c -> c.received.filter { it.isText }.map { it.text.substringBefore(' ') to c.id } }.toMap()
+                for (tag in ledger.pending().take(10)) problem("  $tag: ${hows[tag]}; at the server: ${arrivedOn[tag]?.let { "conn $it" } ?: "no"}")
+            }
             // (6) every coroutine of the connection ended; every socket closed
             if (withTimeoutOrNull(5.seconds) { conn.awaitClosed() } == null) problem("awaitClosed() did not return after close")
             for (c in server.connections) {
