@@ -76,7 +76,10 @@ class ScheduleRunner(private val s: Schedule, private val cert: TestCertificate)
         if (s.compression) server.compression = dev.tether.testkit.ServerCompression()
         server.start()
         val proxy = if (s.viaProxy) FaultProxy(targetPort = server.port).start() else null
-        val scope = CoroutineScope(SupervisorJob() + Dispatchers.Default)
+        // a sender that dies of an exception no API documents is a broken promise too (seed 30: enqueue threw
+        // CancelledKeyException when the socket closed under a direct write)
+        val died = kotlinx.coroutines.CoroutineExceptionHandler { _, e -> problem("a sender died of an undocumented exception: $e") }
+        val scope = CoroutineScope(SupervisorJob() + Dispatchers.Default + died)
         try {
             val url = if (proxy != null) "${if (s.tls) "wss" else "ws"}://127.0.0.1:${proxy.port}/h" else server.url("/h")
             val conn = client(url).connect()
@@ -84,7 +87,11 @@ class ScheduleRunner(private val s: Schedule, private val cert: TestCertificate)
             val senders = s.senders.map { plan ->
                 when (plan.kind) {
                     Schedule.SenderKind.JAVA_THREAD -> {
-                        val t = Thread({ javaSender(plan, conn) }, "harness-${plan.name}").apply { isDaemon = true; start() }
+                        val t = Thread({ javaSender(plan, conn) }, "harness-${plan.name}").apply {
+                            isDaemon = true
+                            setUncaughtExceptionHandler { _, e -> problem("a Java sender died of an undocumented exception: $e") }
+                            start()
+                        }
                         javaThreads += t
                         null
                     }

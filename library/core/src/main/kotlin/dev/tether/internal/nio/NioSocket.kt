@@ -463,12 +463,21 @@ internal class NioSocket(
 
 /** `interestOpsOr` (JDK 11+) for Java 8 and Android: a read-modify-write under the key's lock (any thread). */
 private fun SelectionKey.addInterest(op: Int) {
-    synchronized(this) { interestOps(interestOps() or op) }
+    try {
+        synchronized(this) { interestOps(interestOps() or op) }
+    } catch (e: java.nio.channels.CancelledKeyException) {
+        // the socket closed meanwhile (a key is cancelled only by close(), after it set `closed`): nothing to wait for;
+        // a writer on a caller's thread must not get this exception (it fails the markers, not the caller)
+    }
 }
 
 /** `interestOpsAnd(op.inv())` for Java 8 and Android, like [addInterest]. */
 private fun SelectionKey.removeInterest(op: Int) {
-    synchronized(this) { interestOps(interestOps() and op.inv()) }
+    try {
+        synchronized(this) { interestOps(interestOps() and op.inv()) }
+    } catch (e: java.nio.channels.CancelledKeyException) {
+        // closed meanwhile, as for addInterest
+    }
 }
 
 /** Where TLS delegated tasks run: the shared pool for blocking work (a trust check may block on the network). */
