@@ -266,7 +266,7 @@ public class PhoenixChannel internal constructor(
             buffer.toList().also { buffer.clear() }
         }
         for (p in pending.values) if (!p.abandoned) p.complete(Reply.Timeout)
-        pending.clear()
+        pending.clear() // a join or leave registered meanwhile sees socketEnded and ends itself (onWire)
         held.forEach {
             it.failed(dev.tether.TetherException.SendFailed(dev.tether.Frame.Text(topic), dev.tether.TetherException.SendFailure.CLOSED, "the socket is closed"))
         }
@@ -353,7 +353,7 @@ public class PhoenixChannel internal constructor(
         }
         val ref = socket.makeRef()
         p.ref = ref
-        pending[ref] = p
+        if (!onWire(ref, p)) return p
         p.startTimer()
         socket.send(Message(jr, ref, topic, Events.LEAVE, Payload.EMPTY))
         return p
@@ -374,6 +374,21 @@ public class PhoenixChannel internal constructor(
         held.forEach {
             it.failed(dev.tether.TetherException.SendFailed(dev.tether.Frame.Text(topic), dev.tether.TetherException.SendFailure.CLOSED, "channel $topic left"))
         }
+    }
+
+    /**
+     * Registers a join or leave push [p] as on the wire under [ref]; false, with [p] timed out, when the socket has
+     * ended. Those are not made under [sendLock] (ordinary pushes are, and check the flag there): the socket's end
+     * may go through [pending] just before [p] is in it, and then nothing would ever end it (a `leave()` waiting for
+     * ever). The flag is set before the end looks at [pending], and read here after [p] is in it: one of the two
+     * sees the other.
+     */
+    private fun onWire(ref: String, p: Push): Boolean {
+        pending[ref] = p
+        if (!socketEnded) return true
+        pending.remove(ref)
+        p.complete(Reply.Timeout)
+        return false
     }
 
     private suspend fun rejoin() {
@@ -399,7 +414,7 @@ public class PhoenixChannel internal constructor(
         }
         val p = Push(this, Events.JOIN, Payload.Json(payload), timeout) { push, reply -> joinAnswered(push, reply) }
         p.ref = ref
-        pending[ref] = p
+        if (!onWire(ref, p)) return
         p.startTimer()
         socket.send(Message(ref, ref, topic, Events.JOIN, Payload.Json(payload)))
     }
