@@ -96,7 +96,7 @@ internal class HookRunner(
         val t = Tracked(frame, eventSink)
         outbox.inFlight.incrementAndGet()
         if (priority.trySend(t).isFailure) {
-            outbox.inFlight.decrementAndGet()
+            outbox.finished(t)
             t.fail(dev.tether.TetherException.SendFailure.CLOSED)
         }
         return t.written

@@ -42,7 +42,20 @@ internal abstract class Queued {
 
     val isExpired: Boolean get() = state.get() == 2
 
+    /** 1 once counted out of the outbox's in-flight count ([countOut]). A public field, for [COUNTED_OUT]. */
+    @JvmField
+    @Volatile
+    var countedOut: Int = 0
+
+    /**
+     * True the first time only: each element leaves [Outbox.inFlight] once, whoever reports it first (the writer, a
+     * drop, the channel's `onUndeliveredElement` for a send cancelled while it waited for room, the sender's own
+     * failure path). Counting one out twice let a direct write overtake a frame still queued (harness seed 20059).
+     */
+    fun countOut(): Boolean = COUNTED_OUT.compareAndSet(this, 0, 1)
+
     companion object {
+        private val COUNTED_OUT = java.util.concurrent.atomic.AtomicIntegerFieldUpdater.newUpdater(Queued::class.java, "countedOut")
         const val TAKEN = 0
         const val EXPIRED_NOW = 1
         const val EXPIRED_BEFORE = 2
@@ -140,8 +153,9 @@ internal class Outbox(
         override suspend fun send(element: Frame) {
             if (element is Frame.Close) return onUserClose(element.code, element.reason) // in every state
             inFlight.incrementAndGet()
+            val counted = Counted(element)
             try {
-                val counted = Counted(element).also(expiring)
+                expiring(counted)
                 if (queuedBehindOverflow(counted)) return
                 if (dropNewest) {
                     val r = offerOrDropNewest(counted)
@@ -149,8 +163,10 @@ internal class Outbox(
                 } else {
                     channel.send(counted)
                 }
+            } catch (e: kotlinx.coroutines.CancellationException) {
+                throw e // queued after all (the writer counts it out) or not (the channel's onUndeliveredElement did)
             } catch (e: Throwable) {
-                inFlight.decrementAndGet()
+                finished(counted)
                 throw e
             }
         }
@@ -175,7 +191,7 @@ internal class Outbox(
             }
             inFlight.incrementAndGet()
             val counted = Counted(element).also(expiring)
-            return (if (dropNewest) offerOrDropNewest(counted) else channel.trySend(counted)).also { if (it.isFailure) inFlight.decrementAndGet() }
+            return (if (dropNewest) offerOrDropNewest(counted) else channel.trySend(counted)).also { if (it.isFailure) finished(counted) }
         }
 
         /**
@@ -193,7 +209,7 @@ internal class Outbox(
         inFlight.incrementAndGet()
         if (config.overflow == OverflowPolicy.FAIL || dropNewest) {
             val r = channel.trySend(item)
-            if (r.isFailure) inFlight.decrementAndGet()
+            if (r.isFailure) finished(item)
             if (r.isClosed) item.fail(SendFailure.CLOSED)
             else if (r.isFailure) item.fail(if (dropNewest) SendFailure.DROPPED_NEWEST else SendFailure.BUFFER_FULL)
             return
@@ -202,10 +218,12 @@ internal class Outbox(
         try {
             channel.send(item)
         } catch (e: kotlinx.coroutines.channels.ClosedSendChannelException) {
-            inFlight.decrementAndGet()
+            finished(item)
             item.fail(SendFailure.CLOSED)
+        } catch (e: kotlinx.coroutines.CancellationException) {
+            throw e // queued after all (the writer counts it out) or not (the channel's onUndeliveredElement did)
         } catch (e: Throwable) {
-            inFlight.decrementAndGet()
+            finished(item)
             throw e
         }
     }
@@ -250,18 +268,18 @@ internal class Outbox(
                 val r = channel.trySend(item)
                 if (r.isSuccess) return
                 if (r.isClosed || closed) {
-                    inFlight.decrementAndGet()
+                    finished(item)
                     item.fail(SendFailure.CLOSED)
                     return
                 }
                 if (config.overflow != OverflowPolicy.SUSPEND) { // FAIL or DROP_NEWEST (DROP_OLDEST never fails a trySend)
-                    inFlight.decrementAndGet()
+                    finished(item)
                     item.fail(if (dropNewest) SendFailure.DROPPED_NEWEST else SendFailure.BUFFER_FULL)
                     return
                 }
             }
             if (overflow.size >= OVERFLOW) {
-                inFlight.decrementAndGet()
+                finished(item)
                 item.fail(SendFailure.BUFFER_FULL, "more than $OVERFLOW frames wait for room in the outgoing buffer")
                 return
             }
@@ -309,7 +327,7 @@ internal class Outbox(
 
     /** The writer is done with [element] (written, skipped or dropped). */
     fun finished(element: Any) {
-        if (element is Tracked || element is Counted) inFlight.decrementAndGet()
+        if (element is Queued && element.countOut()) inFlight.decrementAndGet()
     }
 
     /** Fails everything still queued with [reason] (used when the client ends, and by the REJECT offline policy). */

@@ -72,4 +72,22 @@ class OutboxTest : FunSpec({
             early.size shouldBe 3
         }
     }
+
+    // seed 20059 of the invariant harness: a count one too low let a direct write overtake a frame still queued
+    test("a send cancelled while it waits for room in a full buffer leaves the count exact (SUSPEND)") {
+        kotlinx.coroutines.withTimeout(10_000) {
+            val box = outbox(OverflowPolicy.SUSPEND)
+            repeat(2) { box.enqueueNow(Tracked(Frame.Text("f$it"))) } // the buffer (2) is full
+            val tracked = Tracked(Frame.Text("waits"))
+            val viaEnqueue = launch(start = kotlinx.coroutines.CoroutineStart.UNDISPATCHED) { box.enqueue(tracked) }
+            val viaOutgoing = launch(start = kotlinx.coroutines.CoroutineStart.UNDISPATCHED) { box.outgoing.send(Frame.Text("waits too")) }
+            box.inFlight.get() shouldBe 4
+            viaEnqueue.cancel()
+            viaOutgoing.cancel()
+            viaEnqueue.join()
+            viaOutgoing.join()
+            box.inFlight.get() shouldBe 2 // the two queued frames, each counted once
+            tracked.written.isCompleted shouldBe true // its sender is told (the frame was never queued)
+        }
+    }
 })
