@@ -760,7 +760,8 @@ internal class RealConnection private constructor(
         if (next == 1) streakSpread = config.reconnect.backoff.drawSpread(config.reconnect.random)
         val own: Duration = (decision as? Decision.ReconnectAfter)?.delay
             ?: config.reconnect.delayFor(next, streakSpread).coerceAtLeast(Duration.ZERO)
-        if (own == Duration.ZERO && decision is Decision.ReconnectAfter && fleet.wait() == Duration.ZERO) return Next.Go(next)
+        // no shortcut for a zero delay (ReconnectAfter(ZERO), reconnect() while a hook decides): Reconnecting is told
+        // first, as lifecycle.md's tables say, and the wait below ends at once
         val delay = maxOf(own, fleet.wait()) // a Retry-After another connection of this client got holds this one too
         setState(ConnectionState.Reconnecting(next, delay, cause, disconnect))
         log.info("reconnecting in $delay (attempt $next)")

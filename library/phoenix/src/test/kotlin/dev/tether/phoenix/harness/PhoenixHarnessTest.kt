@@ -55,6 +55,7 @@ class PhoenixHarnessTest : FunSpec({
             }
             ran++
             pushes += run.pushCount
+            if (ran % 500 == 0) println("phoenix harness: $ran schedules so far (up to seed $seed), $pushes pushes, in ${started.elapsedNow().inWholeSeconds} s")
             if (problems.isNotEmpty()) {
                 throw AssertionError(
                     "invariants broken by seed $seed (replay: -Dtether.harness.seed=$seed):\n  " +
@@ -68,15 +69,18 @@ class PhoenixHarnessTest : FunSpec({
     val only = System.getProperty("tether.harness.seed")?.toLong()
     val count = System.getProperty("tether.harness.schedules")?.toInt()
     if (only != null) {
-        test("seed $only, replayed") { runSeeds(generateSequence { only }.take(System.getProperty("tether.harness.repeat")?.toInt() ?: 20), Long.MAX_VALUE) }
+        test("seed $only, replayed").config(timeout = LONG_RUN) { runSeeds(generateSequence { only }.take(System.getProperty("tether.harness.repeat")?.toInt() ?: 20), Long.MAX_VALUE) }
     } else if (count != null) {
         val first = System.getProperty("tether.harness.firstSeed")?.toLong() ?: System.nanoTime()
-        test("$count schedules from seed $first") { runSeeds((first until first + count).asSequence(), (System.getProperty("tether.harness.minutes")?.toLong() ?: 100_000) * 60) }
+        test("$count schedules from seed $first").config(timeout = LONG_RUN) { runSeeds((first until first + count).asSequence(), (System.getProperty("tether.harness.minutes")?.toLong() ?: 100_000) * 60) }
     } else {
         test("the regression seeds and seeds 1 to 60") { runSeeds(REGRESSIONS.asSequence() + (1L..60L).asSequence(), 120) }
     }
 }) {
     companion object {
+        /** Kotest's own limit for a long run or a replay (its default, 10 minutes, would cut a long run short). */
+        val LONG_RUN: kotlin.time.Duration = kotlin.time.Duration.parse("24h")
+
         /** Seeds that once broke an invariant, each kept as a regression test. */
         val REGRESSIONS: List<Long> = listOf(
             113, // pushes put back for the rejoin when the socket dropped were put back in reverse order
