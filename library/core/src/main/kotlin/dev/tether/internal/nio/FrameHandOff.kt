@@ -71,9 +71,6 @@ internal abstract class FrameHandOff(private val highWater: Int, private val low
     /** Loop thread: reading goes on whatever the reader's backlog (the session discards from now on). */
     fun forgetPause() = paused.set(false)
 
-    /** Whether reading is stopped because the reader is behind. For tests. */
-    val isPaused: Boolean get() = paused.get()
-
     /** How many frames wait for the reader. For tests. */
     val backlog: Int get() = queued.get()
 
