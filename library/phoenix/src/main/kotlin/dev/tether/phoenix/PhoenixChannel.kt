@@ -20,7 +20,11 @@ import kotlinx.coroutines.isActive
 import kotlinx.coroutines.launch
 import kotlinx.coroutines.withTimeoutOrNull
 import kotlinx.serialization.json.JsonObject
+import dev.tether.Frame
+import dev.tether.TetherException.SendFailed
+import dev.tether.TetherException.SendFailure
 import dev.tether.phoenix.internal.Inbound
+import dev.tether.phoenix.internal.PushTable
 import kotlin.time.Duration
 
 /**
@@ -42,24 +46,30 @@ public class PhoenixChannel internal constructor(
 ) {
     private val _state = MutableStateFlow(ChannelState.CLOSED)
     private val firstJoin = CompletableDeferred<Reply>()
-    /** Pushes on the wire, by ref: completed by the router (replies), the sweeper (timeouts) or a failed write. */
-    private val pending = java.util.concurrent.ConcurrentHashMap<String, Push>()
-
-    /** Pushes waiting for the join; [sendLock] guards it and every send, so pushes keep their order. */
-    private val buffer = ArrayDeque<Push>()
-    private val sendLock = Any()
-    private val pushSeq = java.util.concurrent.atomic.AtomicLong()
-
-    /** Set (under [sendLock]) when the socket has ended: see [endPushes]. */
-    @Volatile
-    private var socketEnded = false
-
     /**
-     * Set (under [sendLock]) when this channel has left or the server closed it: it never joins again. Not the same
-     * as the CLOSED state, which a new channel also starts in.
+     * The pushes held for the join and those on the wire: completed by the router (replies), the sweeper (timeouts),
+     * a failed write, the channel's or the socket's end.
      */
-    @Volatile
-    private var channelEnded = false
+    private val pushes = object : PushTable<Push>(socket.config.maxQueuedPushes) {
+        override fun orderOf(p: Push) = p.seq
+        override fun deadlineOf(p: Push) = p.deadline
+        override fun isDone(p: Push) = p.isDone
+        override fun isAbandoned(p: Push) = p.abandoned
+        override fun timeOut(p: Push) = p.complete(Reply.Timeout)
+        override fun refuse(p: Push, why: Refusal) = p.failed(
+            when (why) {
+                Refusal.SOCKET_CLOSED -> SendFailed(Frame.Text("$topic ${p.event}"), SendFailure.CLOSED, "the socket is closed")
+                Refusal.CHANNEL_CLOSED -> SendFailed(Frame.Text("$topic ${p.event}"), SendFailure.CLOSED, "channel $topic is closed")
+                Refusal.TOO_MANY_HELD -> SendFailed(
+                    Frame.Text("$topic ${p.event}"), SendFailure.BUFFER_FULL,
+                    "more than ${socket.config.maxQueuedPushes} pushes wait for channel $topic to be joined",
+                )
+            },
+        )
+    }
+    /** Guards [joinCalled]'s claim. */
+    private val joinLock = Any()
+    private val pushSeq = java.util.concurrent.atomic.AtomicLong()
     private val unmatched = ArrayDeque<Message>()
     private val waiters = ArrayList<Waiter>()
     private val _messages = MutableSharedFlow<Message>(extraBufferCapacity = 64)
@@ -136,7 +146,7 @@ public class PhoenixChannel internal constructor(
         // claimed before the first suspension, so a push right after join() (from another coroutine, or a Java
         // caller whose join runs asynchronously) is held for the join instead of refused
         check(!joinCalled) { "tried to join multiple times: 'join' can only be called once per channel" }
-        synchronized(sendLock) {
+        synchronized(joinLock) {
             check(!joinCalled) { "tried to join multiple times: 'join' can only be called once per channel" }
             joinCalled = true
         }
@@ -195,29 +205,17 @@ public class PhoenixChannel internal constructor(
      * gives back exactly once (when written or failed, when held for the join, when the socket is closed).
      */
     private fun make(event: String, payload: Payload, timeout: Duration, permit: Boolean): Push {
-        val p = Push(this, event, payload, timeout, plain = true) { push, _ -> push.ref?.let { pending.remove(it) } }
+        val p = Push(this, event, payload, timeout, plain = true) { push, _ -> push.ref?.let { pushes.remove(it) } }
         p.seq = pushSeq.incrementAndGet()
         if (!socket.scope.isActive) { // the socket is closed: nothing would ever send or time it out
             if (permit) socket.releaseRoom()
             p.failed(dev.tether.TetherException.SendFailed(dev.tether.Frame.Text("$topic $event"), dev.tether.TetherException.SendFailure.CLOSED, "the socket is closed"))
             return p
         }
-        // From the caller's thread, with no hop: sent now if joined (in order behind anything held), else held.
-        synchronized(sendLock) {
-            // the socket ended meanwhile, or the channel left or was closed by the server (it never joins again):
-            // nothing would send or end the push
-            if (socketEnded || channelEnded) {
-                if (permit) socket.releaseRoom()
-                val why = if (socketEnded) "the socket is closed" else "channel $topic is closed"
-                p.failed(dev.tether.TetherException.SendFailed(dev.tether.Frame.Text("$topic $event"), dev.tether.TetherException.SendFailure.CLOSED, why))
-                return p
-            }
-            if (socket.isConnected && isJoined && buffer.isEmpty()) {
-                sendPush(p, permit)
-            } else {
-                if (permit) socket.releaseRoom() // held pushes have their own bound (maxQueuedPushes)
-                queue(p)
-            }
+        // From the caller's thread, with no hop: sent now if joined (in order behind anything held), else held (held
+        // pushes have their own bound, maxQueuedPushes, so the permit goes back), or refused with the reason.
+        if (!pushes.offer(p, canSend = { socket.isConnected && isJoined }, send = { sendPush(it, permit) }) && permit) {
+            socket.releaseRoom()
         }
         socket.wakeSweeper() // after it is pending or held: the sweeper then sees it
         return p
@@ -241,50 +239,18 @@ public class PhoenixChannel internal constructor(
 
     /** True while pushes wait for a reply or for the join (the socket's sweeper then checks their deadlines). */
     @get:JvmSynthetic
-    internal val hasLivePushes: Boolean get() = pending.isNotEmpty() || synchronized(sendLock) { buffer.isNotEmpty() }
+    internal val hasLivePushes: Boolean get() = pushes.isLive
 
     /** On the sweeper: times out every push whose deadline ([System.nanoTime]) has passed. */
     @JvmSynthetic
-    internal fun expire(now: Long) {
-        for (p in pending.values) if (now - p.deadline >= 0 && !p.abandoned) p.complete(Reply.Timeout)
-        val expired = synchronized(sendLock) {
-            if (buffer.isEmpty()) return
-            buffer.filter { now - it.deadline >= 0 || it.isDone }.also { buffer.removeAll(it) }
-        }
-        expired.forEach { it.complete(Reply.Timeout) }
-    }
+    internal fun expire(now: Long) = pushes.expire(now)
 
     /**
      * The socket has ended: every push still waiting ends now. One on the wire gets [Reply.Timeout] (the server may
      * have handled it, but no reply can come any more); one held for the join was never sent and fails with CLOSED.
      */
     @JvmSynthetic
-    internal fun endPushes() {
-        // first, under the lock: a push made or handed back from now on fails at once, and one sent before is pending
-        val held = synchronized(sendLock) {
-            socketEnded = true
-            buffer.toList().also { buffer.clear() }
-        }
-        for (p in pending.values) if (!p.abandoned) p.complete(Reply.Timeout)
-        pending.clear() // a join or leave registered meanwhile sees socketEnded and ends itself (onWire)
-        held.forEach {
-            it.failed(dev.tether.TetherException.SendFailed(dev.tether.Frame.Text(topic), dev.tether.TetherException.SendFailure.CLOSED, "the socket is closed"))
-        }
-    }
-
-    /** Holds [p] until the channel is joined; past `maxQueuedPushes` it fails at once. Under [sendLock]. */
-    private fun queue(p: Push) {
-        if (buffer.size >= socket.config.maxQueuedPushes) {
-            p.failed(
-                dev.tether.TetherException.SendFailed(
-                    dev.tether.Frame.Text("$topic ${p.event}"), dev.tether.TetherException.SendFailure.BUFFER_FULL,
-                    "more than ${socket.config.maxQueuedPushes} pushes wait for channel $topic to be joined",
-                ),
-            )
-            return
-        }
-        buffer.addLast(p)
-    }
+    internal fun endPushes() = pushes.endSocket()
 
     /** Pushes a JSON payload; see [push]. */
     public suspend fun push(event: String, payload: JsonObject, timeout: Duration = socket.config.pushTimeout): Push =
@@ -348,12 +314,12 @@ public class PhoenixChannel internal constructor(
         }
         _state.value = ChannelState.LEAVING
         val p = Push(this, Events.LEAVE, Payload.EMPTY, timeout) { push, _ ->
-            push.ref?.let { pending.remove(it) }
+            push.ref?.let { pushes.remove(it) }
             closed()
         }
         val ref = socket.makeRef()
         p.ref = ref
-        if (!onWire(ref, p)) return p
+        if (!pushes.register(ref, p)) return p
         p.startTimer()
         socket.send(Message(jr, ref, topic, Events.LEAVE, Payload.EMPTY))
         return p
@@ -367,28 +333,7 @@ public class PhoenixChannel internal constructor(
         socket.unregister(this)
         if (was != ChannelState.CLOSED) socket.emit(PhoenixEvent.Left(topic, byServer))
         delivery.close() // its collectors get what is buffered, then the delivery coroutine ends
-        val held = synchronized(sendLock) {
-            channelEnded = true
-            buffer.toList().also { buffer.clear() }
-        }
-        held.forEach {
-            it.failed(dev.tether.TetherException.SendFailed(dev.tether.Frame.Text(topic), dev.tether.TetherException.SendFailure.CLOSED, "channel $topic left"))
-        }
-    }
-
-    /**
-     * Registers a join or leave push [p] as on the wire under [ref]; false, with [p] timed out, when the socket has
-     * ended. Those are not made under [sendLock] (ordinary pushes are, and check the flag there): the socket's end
-     * may go through [pending] just before [p] is in it, and then nothing would ever end it (a `leave()` waiting for
-     * ever). The flag is set before the end looks at [pending], and read here after [p] is in it: one of the two
-     * sees the other.
-     */
-    private fun onWire(ref: String, p: Push): Boolean {
-        pending[ref] = p
-        if (!socketEnded) return true
-        pending.remove(ref)
-        p.complete(Reply.Timeout)
-        return false
+        pushes.endChannel()
     }
 
     private suspend fun rejoin() {
@@ -396,7 +341,7 @@ public class PhoenixChannel internal constructor(
         if (!joinCalled || _state.value == ChannelState.LEAVING) return
         socket.leaveOpenTopic(topic, this)
         rejoinTimer?.cancel()
-        joinRef?.let { pending.remove(it)?.abandon() }
+        joinRef?.let { pushes.remove(it)?.abandon() }
         if (!socket.isConnected) {
             _state.value = ChannelState.ERRORED // joins when the socket opens
             return
@@ -414,13 +359,13 @@ public class PhoenixChannel internal constructor(
         }
         val p = Push(this, Events.JOIN, Payload.Json(payload), timeout) { push, reply -> joinAnswered(push, reply) }
         p.ref = ref
-        if (!onWire(ref, p)) return
+        if (!pushes.register(ref, p)) return
         p.startTimer()
         socket.send(Message(ref, ref, topic, Events.JOIN, Payload.Json(payload)))
     }
 
     private fun joinAnswered(push: Push, reply: Reply) {
-        push.ref?.let { pending.remove(it) }
+        push.ref?.let { pushes.remove(it) }
         if (push.ref != joinRef || _state.value != ChannelState.JOINING) return // an outdated join
         when (reply) {
             is Reply.Ok -> {
@@ -429,9 +374,7 @@ public class PhoenixChannel internal constructor(
                 socket.emit(PhoenixEvent.Joined(topic, push.ref!!, reply.response, rejoin = everJoined))
                 everJoined = true
                 firstJoin.complete(reply)
-                synchronized(sendLock) {
-                    while (buffer.isNotEmpty() && isJoined && socket.isConnected) buffer.removeFirst().let { if (!it.isDone) sendPush(it) }
-                }
+                pushes.flush(canSend = { isJoined && socket.isConnected }, send = { sendPush(it) })
             }
             is Reply.Error -> {
                 _state.value = ChannelState.ERRORED
@@ -450,25 +393,25 @@ public class PhoenixChannel internal constructor(
     }
 
     /**
-     * Sends [p] now (under [sendLock]); if the socket went away meanwhile it waits for the rejoin, and a write that
+     * Sends [p] now (under the push table's lock, from [PushTable.offer] or [PushTable.flush]); if the socket went away meanwhile it waits for the rejoin, and a write that
      * fails for another reason fails it with that reason. A [permit] (see [PhoenixSocket.awaitRoom]) is given back
      * once the frame is written or has failed, or at once when the push goes back to wait for the rejoin.
      */
     private fun sendPush(p: Push, permit: Boolean = false) {
         val ref = socket.makeRef()
         p.ref = ref
-        pending[ref] = p
+        pushes.sent(ref, p)
         val written = try {
             socket.send(Message(joinRef, ref, topic, p.event, p.payload))
         } catch (e: Exception) { // the payload could not be encoded: nothing was queued
-            pending.remove(ref)
+            pushes.remove(ref)
             if (permit) socket.releaseRoom()
             throw e
         }
         if (written == null) { // not connected any more: it goes after the rejoin
             if (permit) socket.releaseRoom()
-            pending.remove(ref)
-            putBack(p)
+            pushes.remove(ref)
+            pushes.putBack(p)
             return
         }
         if (written.isCompleted && !written.isCancelled) { // written at once: the common case
@@ -478,10 +421,10 @@ public class PhoenixChannel internal constructor(
         written.invokeOnCompletion { e ->
             if (permit) socket.releaseRoom()
             if (e == null) return@invokeOnCompletion
-            pending.remove(ref)
+            pushes.remove(ref)
             val failure = e as? dev.tether.TetherException.SendFailed
             if (failure?.reason == dev.tether.TetherException.SendFailure.NOT_CONNECTED) {
-                synchronized(sendLock) { putBack(p) } // the socket dropped under it: after the rejoin
+                pushes.putBack(p) // the socket dropped under it: after the rejoin
             } else {
                 p.failed(
                     e as? dev.tether.TetherException
@@ -489,21 +432,6 @@ public class PhoenixChannel internal constructor(
                 )
             }
         }
-    }
-
-    /**
-     * Puts [p], which the socket did not take, back among the pushes held for the rejoin, in the order they were
-     * made (under [sendLock]). Several pushes written one after another fail one after another when the socket
-     * drops: putting each at the front would reverse them.
-     */
-    private fun putBack(p: Push) {
-        if (socketEnded) {
-            p.failed(dev.tether.TetherException.SendFailed(dev.tether.Frame.Text("$topic ${p.event}"), dev.tether.TetherException.SendFailure.CLOSED, "the socket is closed"))
-            return
-        }
-        var i = 0
-        while (i < buffer.size && buffer[i].seq < p.seq) i++
-        buffer.add(i, p)
     }
 
     private fun scheduleRejoin() {
@@ -526,7 +454,7 @@ public class PhoenixChannel internal constructor(
     @JvmSynthetic
     internal fun onSocketClose() {
         rejoinTimer?.cancel()
-        joinRef?.let { pending.remove(it)?.abandon() }
+        joinRef?.let { pushes.remove(it)?.abandon() }
         if (_state.value == ChannelState.JOINED || _state.value == ChannelState.JOINING) {
             _state.value = ChannelState.ERRORED
             socket.emit(PhoenixEvent.Errored(topic, "socket closed", null))
@@ -543,7 +471,7 @@ public class PhoenixChannel internal constructor(
         val m = inbound.message
         val reply = inbound.reply ?: return false
         if (m.joinRef != null && m.joinRef != joinRef) return false
-        val p = m.ref?.let { pending[it] } ?: return false
+        val p = m.ref?.let { pushes[it] } ?: return false
         if (!p.plain) return false // join and leave replies change the channel's state: on the serial dispatcher
         p.complete(Reply.of(reply.first, reply.second))
         return true
@@ -556,12 +484,12 @@ public class PhoenixChannel internal constructor(
         when (m.event) {
             Events.REPLY -> {
                 val reply = inbound.reply ?: return
-                m.ref?.let { pending[it] }?.complete(Reply.of(reply.first, reply.second))
+                m.ref?.let { pushes[it] }?.complete(Reply.of(reply.first, reply.second))
                 return
             }
             Events.ERROR -> {
                 if (_state.value == ChannelState.JOINED || _state.value == ChannelState.JOINING) {
-                    joinRef?.let { pending.remove(it)?.abandon() }
+                    joinRef?.let { pushes.remove(it)?.abandon() }
                     _state.value = ChannelState.ERRORED
                     socket.emit(PhoenixEvent.Errored(topic, "crashed", null))
                     scheduleRejoin()
