@@ -66,26 +66,16 @@ internal class RealConnection private constructor(
     private val timeSource: TimeSource.WithComparableMarks,
     private val fleet: Fleet,
 ) : Connection {
-    @Volatile
-    private var pausedByUser = false
-
-    @Volatile
-    private var gateOpen = config.gate == null
-
-    @Volatile
-    private var idle = false
-
-    /** Set when the attempt count must start again (resume, the gate opening: a network-available signal). */
-    @Volatile
-    private var resetAttempts = false
+    /** The command queue, the holds and the close request (see [Control] for its table). */
+    private val control = Control(timeSource, gated = config.gate != null)
 
     /** When the application last sent or received a message; kept only with `idleTimeout`. */
     @Volatile
-    private var lastActivity: kotlin.time.ComparableTimeMark? = null
+    private var lastActivity: ComparableTimeMark? = null
     private val trackActivity = config.idleTimeout != null
 
     /** When recent connect attempts failed, for the circuit breaker (the supervisor's only). */
-    private val recentFailures = ArrayDeque<kotlin.time.ComparableTimeMark>()
+    private val recentFailures = ArrayDeque<ComparableTimeMark>()
 
     /** Records a failed attempt; true when the circuit breaker opens (more than allowed within the window). */
     private fun circuitOpens(): Boolean {
@@ -97,34 +87,17 @@ internal class RealConnection private constructor(
     }
 
     /** Why the connection must not run now, or null. */
-    private fun holdReason(): dev.tether.PauseReason? = when {
-        pausedByUser -> dev.tether.PauseReason.PAUSED
-        !gateOpen -> dev.tether.PauseReason.GATE
-        idle -> dev.tether.PauseReason.IDLE
-        else -> null
-    }
+    private fun holdReason(): dev.tether.PauseReason? = control.holdReason()
 
     /** Application traffic: ends an idle pause. */
     private fun activity() {
         lastActivity = timeSource.markNow()
-        if (idle) {
-            idle = false
-            resetAttempts = true
-            commands.trySend(Command.Lifecycle)
-        }
+        control.activity()
     }
 
-    override fun pause() {
-        pausedByUser = true
-        commands.trySend(Command.Lifecycle)
-    }
+    override fun pause() = control.pause()
 
-    override fun resume() {
-        pausedByUser = false
-        idle = false
-        resetAttempts = true
-        commands.trySend(Command.Lifecycle)
-    }
+    override fun resume() = control.resume()
 
     /** This connection's [dev.tether.Jitter.SPREAD] factor for the current streak of attempts (drawn at attempt 1). */
     private var streakSpread = 1.0
@@ -155,20 +128,9 @@ internal class RealConnection private constructor(
     @Volatile
     private var terminated = false
 
-    private val commands = Channel<Command>(Channel.UNLIMITED)
-
     /** Bumped by the supervisor when a session starts and when it ends; hook decisions carry the one they were taken in. */
     @Volatile
     private var epoch = 0
-
-    /** When the first close was asked for: the close timeout runs from there. */
-    private val closeAsked = java.util.concurrent.atomic.AtomicReference<ComparableTimeMark?>()
-
-    /** `reconnect()` calls so far, and how many the supervisor had seen when it went Down (see [awaitConnected]). */
-    private val reconnectCalls = java.util.concurrent.atomic.AtomicLong()
-
-    @Volatile
-    private var reconnectsSeenWhenDown = 0L
 
     private val outbox: Outbox = Outbox(
         config.outgoingBuffer,
@@ -184,8 +146,8 @@ internal class RealConnection private constructor(
     private val hooks = HookRunner(
         config, this, outbox, log, eventSink,
         epoch = { epoch },
-        decided = { commands.trySend(it) },
-        closing = { closeAsked.get() != null },
+        decided = { control.decide(it) },
+        closing = { control.closing },
     )
 
     private val incomingChannel: Channel<Frame> = Channel<Frame>(
@@ -341,7 +303,7 @@ internal class RealConnection private constructor(
     override suspend fun awaitConnected(): ConnectionState.Connected {
         val s = state.first {
             it is ConnectionState.Connected || it is ConnectionState.Closed ||
-                (it is ConnectionState.Down && reconnectCalls.get() == reconnectsSeenWhenDown)
+                (it is ConnectionState.Down && control.downUntouched)
         }
         return when (s) {
             is ConnectionState.Connected -> s
@@ -355,15 +317,9 @@ internal class RealConnection private constructor(
         return terminal.await()
     }
 
-    override fun reconnect() {
-        reconnectCalls.incrementAndGet()
-        commands.trySend(Command.Reconnect)
-    }
+    override fun reconnect() = control.reconnect()
 
-    private fun requestClose(code: Int, reason: String) {
-        closeAsked.compareAndSet(null, timeSource.markNow())
-        commands.trySend(Command.Close(code, reason))
-    }
+    private fun requestClose(code: Int, reason: String) = control.requestClose(code, reason)
 
     override suspend fun close(code: Int, reason: String): ConnectionState.Closed {
         CloseCodes.requireValid(code, reason)
@@ -387,10 +343,7 @@ internal class RealConnection private constructor(
     override fun toString(): String = "Connection(${Redaction.url(config.url)}, ${_state.value})"
 
     /** The time left until the close deadline (a full close timeout when no close was asked for). */
-    private fun closeBudget(): Duration {
-        val asked = closeAsked.get() ?: return config.closeTimeout
-        return (config.closeTimeout - asked.elapsedNow()).coerceAtLeast(Duration.ZERO)
-    }
+    private fun closeBudget(): Duration = control.closeBudget(config.closeTimeout)
 
     private suspend fun supervise(transport: Transport) {
         // Hooks run outside the connection's job: a hook that blocks or ignores cancellation cannot hold close().
@@ -404,11 +357,7 @@ internal class RealConnection private constructor(
             coroutineScope {
                 val gateJob = config.gate?.let { gate ->
                     launch(CoroutineName("tether-gate")) {
-                        gate.collect { open ->
-                            if (open && !gateOpen) resetAttempts = true // e.g. the network came back: start afresh
-                            gateOpen = open
-                            commands.trySend(Command.Lifecycle)
-                        }
+                        gate.collect { open -> control.gate(open) }
                     }
                 }
                 try {
@@ -480,10 +429,7 @@ internal class RealConnection private constructor(
             holdReason()?.let { reason ->
                 paused(reason)?.let { return it } // a close while paused ends the client
             }
-            if (resetAttempts) {
-                resetAttempts = false
-                attempt = 0
-            }
+            if (control.takeReset()) attempt = 0
             hooks.attempt = attempt
             log.attempt = attempt
             setState(if (attempt == 0 && _state.value === initialState) initialState else ConnectionState.Connecting(attempt))
@@ -544,17 +490,14 @@ internal class RealConnection private constructor(
             connectDone = connectDone,
             hooks = hooks,
             inbox = inbox,
-            commands = commands,
+            commands = control.onCommand,
             epoch = myEpoch,
             closeBudget = ::closeBudget,
             onClosing = { code, reason -> setState(ConnectionState.Closing(code, reason)) },
             requestClose = ::requestClose,
             holdReason = ::holdReason,
             lastActivity = { lastActivity },
-            onIdle = {
-                idle = true
-                commands.trySend(Command.Lifecycle)
-            },
+            onIdle = control::wentIdle,
             activity = ::activity,
             timeSource = timeSource,
             log = log,
@@ -600,16 +543,12 @@ internal class RealConnection private constructor(
         while (true) {
             val outcome = select<Outcome?> {
                 pending.onAwait { it }
-                commands.onReceive { cmd ->
-                    when (cmd) {
-                        is Command.Close -> Outcome.Stopped(ConnectionState.Closed(cmd.code, cmd.reason, null))
-                        Command.Reconnect -> null // already connecting
-                        Command.Lifecycle -> if (holdReason() != null) Outcome.Held else null
-                        is Command.Decide -> when (val d = cmd.decision) {
-                            is Decision.Close -> Outcome.Stopped(ConnectionState.Closed(d.code, d.reason, null))
-                            is Decision.StayDown -> if (cmd.epoch == myEpoch) Outcome.Down(null) else null
-                            else -> null
-                        }
+                control.onCommand { cmd ->
+                    when (val v = control.verdict(cmd, Control.Phase.CONNECTING, myEpoch)) {
+                        is Control.Verdict.Stop -> Outcome.Stopped(ConnectionState.Closed(v.code, v.reason, null))
+                        Control.Verdict.Hold -> Outcome.Held
+                        Control.Verdict.StayDown -> Outcome.Down(null)
+                        Control.Verdict.Go, Control.Verdict.Ignore -> null // already connecting
                     }
                 }
             } ?: continue
@@ -666,16 +605,12 @@ internal class RealConnection private constructor(
             while (d == null) {
                 d = select<Decision?> {
                     answer.onAwait { it }
-                    commands.onReceive { cmd ->
-                        when (cmd) {
-                            is Command.Close -> Decision.Close(cmd.code, cmd.reason).also { closeAsked = true }
-                            Command.Reconnect -> Decision.ReconnectAfter(Duration.ZERO)
-                            Command.Lifecycle -> if (holdReason() != null) Decision.ReconnectAfter(Duration.ZERO) else null
-                            is Command.Decide -> when (cmd.decision) {
-                                is Decision.Close -> cmd.decision.also { closeAsked = true }
-                                is Decision.StayDown -> if (cmd.epoch == myEpoch) cmd.decision else null
-                                else -> null
-                            }
+                    control.onCommand { cmd ->
+                        when (val v = control.verdict(cmd, Control.Phase.DECIDING, myEpoch)) {
+                            is Control.Verdict.Stop -> Decision.Close(v.code, v.reason).also { closeAsked = true }
+                            Control.Verdict.Go -> Decision.ReconnectAfter(Duration.ZERO) // held: the loop's top pauses
+                            Control.Verdict.StayDown -> Decision.StayDown
+                            Control.Verdict.Hold, Control.Verdict.Ignore -> null
                         }
                     }
                 }
@@ -709,38 +644,31 @@ internal class RealConnection private constructor(
         setState(ConnectionState.Paused(shown))
         log.info("paused (${shown.name.lowercase()})")
         while (holdReason() != null) {
-            when (val cmd = commands.receive()) {
-                is Command.Close -> return ConnectionState.Closed(cmd.code, cmd.reason, null)
-                is Command.Decide -> if (cmd.decision is Decision.Close) return ConnectionState.Closed(cmd.decision.code, cmd.decision.reason, null)
-                else -> Unit // Reconnect while paused: resume() is the way back; Lifecycle: look again
-            }
+            // Reconnect while paused: resume() is the way back; Lifecycle: look again
+            val v = control.verdict(control.next(), Control.Phase.PAUSED, epoch)
+            if (v is Control.Verdict.Stop) return ConnectionState.Closed(v.code, v.reason, null)
             val now = holdReason() ?: break
             if (now != shown) {
                 shown = now
                 setState(ConnectionState.Paused(now))
             }
         }
-        resetAttempts = true
+        control.resetLater()
         return null
     }
 
     private suspend fun stayDown(cause: TetherException?, disconnect: Disconnect?): Next {
-        reconnectsSeenWhenDown = reconnectCalls.get()
+        control.goingDown()
         setState(ConnectionState.Down(cause, disconnect))
         log.info("down: not reconnecting until reconnect() is called")
         val myEpoch = epoch
         while (true) {
             val next = select<Next?> {
-                commands.onReceive { cmd ->
-                    when (cmd) {
-                        is Command.Close -> Next.Stop(ConnectionState.Closed(cmd.code, cmd.reason, cause))
-                        Command.Reconnect -> Next.Go(0)
-                        Command.Lifecycle -> if (holdReason() != null) Next.Go(0) else null // the loop's top pauses
-                        is Command.Decide -> when (val d = cmd.decision) {
-                            is Decision.Close -> Next.Stop(ConnectionState.Closed(d.code, d.reason, cause))
-                            is Decision.Reconnect, is Decision.ReconnectAfter -> if (cmd.epoch == myEpoch) Next.Go(0) else null
-                            else -> null
-                        }
+                control.onCommand { cmd ->
+                    when (val v = control.verdict(cmd, Control.Phase.DOWN, myEpoch)) {
+                        is Control.Verdict.Stop -> Next.Stop(ConnectionState.Closed(v.code, v.reason, cause))
+                        Control.Verdict.Go -> Next.Go(0) // held: the loop's top pauses
+                        Control.Verdict.Hold, Control.Verdict.StayDown, Control.Verdict.Ignore -> null
                     }
                 }
             }
@@ -770,17 +698,13 @@ internal class RealConnection private constructor(
         while (true) {
             val left = maxOf((-until.elapsedNow()).coerceAtLeast(Duration.ZERO), fleet.wait())
             val step = select<Next?> {
-                commands.onReceive { cmd ->
-                    when (cmd) {
-                        is Command.Close -> Next.Stop(ConnectionState.Closed(cmd.code, cmd.reason, cause))
-                        Command.Reconnect -> Next.Go(next)
+                control.onCommand { cmd ->
+                    when (val v = control.verdict(cmd, Control.Phase.BACKING_OFF, myEpoch)) {
+                        is Control.Verdict.Stop -> Next.Stop(ConnectionState.Closed(v.code, v.reason, cause))
                         // held: the loop's top pauses; released (the gate opened, resume()): connect now, afresh
-                        Command.Lifecycle -> Next.Go(next)
-                        is Command.Decide -> when (val d = cmd.decision) {
-                            is Decision.Close -> Next.Stop(ConnectionState.Closed(d.code, d.reason, cause))
-                            is Decision.StayDown -> if (cmd.epoch == myEpoch) stayDown(cause, disconnect) else null
-                            else -> null
-                        }
+                        Control.Verdict.Go -> Next.Go(next)
+                        Control.Verdict.StayDown -> stayDown(cause, disconnect)
+                        Control.Verdict.Hold, Control.Verdict.Ignore -> null
                     }
                 }
                 onTimeout(left) { if (fleet.wait() > Duration.ZERO) null else Next.Go(next) }

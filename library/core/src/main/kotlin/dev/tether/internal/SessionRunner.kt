@@ -19,10 +19,10 @@ import kotlinx.coroutines.coroutineScope
 import kotlinx.coroutines.delay
 import kotlinx.coroutines.launch
 import kotlinx.coroutines.selects.onTimeout
+import kotlinx.coroutines.selects.SelectClause1
 import kotlinx.coroutines.selects.select
 import kotlinx.coroutines.withTimeoutOrNull
 import kotlinx.coroutines.Job
-import kotlinx.coroutines.channels.ReceiveChannel
 import kotlinx.coroutines.flow.first
 import kotlin.time.Duration
 import kotlin.time.Duration.Companion.milliseconds
@@ -50,7 +50,7 @@ internal class SessionRunner(
     private val connectDone: Deferred<Unit>,
     private val hooks: HookRunner,
     private val inbox: Inbox,
-    private val commands: ReceiveChannel<Command>,
+    private val commands: SelectClause1<Command>,
     private val epoch: Int,
     /** The time left for a closing sequence that starts now: until the close deadline, or a full close timeout. */
     private val closeBudget: () -> Duration,
@@ -113,7 +113,7 @@ internal class SessionRunner(
         while (true) {
             val e = select<Ending?> {
                 ending.onAwait { it }
-                commands.onReceive { cmd -> endingFor(cmd) }
+                commands { cmd -> endingFor(cmd) }
             }
             if (e != null) return e
         }

@@ -1,0 +1,207 @@
+package dev.tether.internal
+
+import dev.tether.Decision
+import dev.tether.PauseReason
+import kotlinx.coroutines.channels.Channel
+import kotlinx.coroutines.selects.SelectClause1
+import java.util.concurrent.atomic.AtomicLong
+import java.util.concurrent.atomic.AtomicReference
+import kotlin.time.ComparableTimeMark
+import kotlin.time.Duration
+import kotlin.time.TimeSource
+
+/**
+ * What the application asks of a connection's supervisor, and what holds it: the command queue, the holds (pause,
+ * gate, idleness) and the close request. Callers on any thread change a hold, then queue [Command.Lifecycle]; the
+ * supervisor reads a command, then looks at the holds ([verdict]): so a change is never lost between the supervisor's
+ * look and its next wait. A close is queued after its deadline is marked, so the supervisor and every closing step see
+ * the same deadline ([closeBudget]).
+ *
+ * What a command does depends on the supervisor's [Phase] ([verdict]), as `docs/lifecycle.md`'s tables say:
+ *
+ * | command                                   | connecting | deciding | paused | down   | backing off |
+ * |-------------------------------------------|------------|----------|--------|--------|-------------|
+ * | `Close`, `Decide(Close)`                  | stop       | stop     | stop   | stop   | stop        |
+ * | `Reconnect`                               | –          | go       | –      | go     | go          |
+ * | `Lifecycle`, a hold is on                 | hold       | go       | –      | go     | go          |
+ * | `Lifecycle`, nothing holds                | –          | –        | –      | –      | go          |
+ * | `Decide(StayDown)`, this epoch            | stay down  | stay down| –      | –      | stay down   |
+ * | `Decide(Reconnect / ReconnectAfter)`, this epoch | –   | –        | –      | go     | –           |
+ *
+ * "go" connects now (from the loop's top, which pauses first while a hold is on); "–" ignores the command (paused,
+ * the supervisor then looks at the holds again). A connected session reads the same queue with its own rules
+ * (`SessionRunner.endingFor`). Model-checked with the supervisor's loop (`ControlLincheckTest`).
+ */
+internal class Control(
+    private val timeSource: TimeSource.WithComparableMarks,
+    gated: Boolean,
+) {
+    private val commands = Channel<Command>(Channel.UNLIMITED)
+
+    @Volatile
+    private var pausedByUser = false
+
+    @Volatile
+    private var gateOpen = !gated
+
+    @Volatile
+    private var idle = false
+
+    /** Set when the attempt count must start again (resume, the gate opening: a network-available signal). */
+    @Volatile
+    private var resetAttempts = false
+
+    /** When the first close was asked for: the close timeout runs from there. */
+    private val closeAsked = AtomicReference<ComparableTimeMark?>()
+
+    /** `reconnect()` calls so far, and how many the supervisor had seen when it went Down. */
+    private val reconnectCalls = AtomicLong()
+
+    @Volatile
+    private var reconnectsSeenWhenDown = 0L
+
+    /** Where the supervisor is, for [verdict]. */
+    enum class Phase { CONNECTING, DECIDING, PAUSED, DOWN, BACKING_OFF }
+
+    /** What a command means to the supervisor in its phase (see the table above). */
+    sealed class Verdict {
+        /** End the client with [code] and [reason] (from `close()` or a hook's `Decision.Close`). */
+        class Stop(val code: Int, val reason: String) : Verdict()
+
+        /** Connect now (from the loop's top). */
+        object Go : Verdict()
+
+        /** A hold is on: stop connecting and pause. */
+        object Hold : Verdict()
+
+        /** A hook decided `StayDown` for this epoch. */
+        object StayDown : Verdict()
+
+        /** Nothing to do here. */
+        object Ignore : Verdict()
+    }
+
+    // ---- callers, any thread ----
+
+    /** `pause()`. */
+    fun pause() {
+        pausedByUser = true
+        commands.trySend(Command.Lifecycle)
+    }
+
+    /** `resume()`: ends the application's pause and an idle one; the attempt count starts again. */
+    fun resume() {
+        pausedByUser = false
+        idle = false
+        resetAttempts = true
+        commands.trySend(Command.Lifecycle)
+    }
+
+    /** The gate's value changed (its collector, one coroutine): opening starts the attempt count again. */
+    fun gate(open: Boolean) {
+        if (open && !gateOpen) resetAttempts = true // e.g. the network came back: start afresh
+        gateOpen = open
+        commands.trySend(Command.Lifecycle)
+    }
+
+    /** The session found the connection idle for `idleTimeout`: the supervisor then pauses it. */
+    fun wentIdle() {
+        idle = true
+        commands.trySend(Command.Lifecycle)
+    }
+
+    /** Application traffic: ends an idle pause. */
+    fun activity() {
+        if (idle) {
+            idle = false
+            resetAttempts = true
+            commands.trySend(Command.Lifecycle)
+        }
+    }
+
+    /** `reconnect()`. */
+    fun reconnect() {
+        reconnectCalls.incrementAndGet()
+        commands.trySend(Command.Reconnect)
+    }
+
+    /** A close (`close()`, `outgoing.close()`, a close frame sent): the first marks the deadline. */
+    fun requestClose(code: Int, reason: String) {
+        closeAsked.compareAndSet(null, timeSource.markNow())
+        commands.trySend(Command.Close(code, reason))
+    }
+
+    /** A hook's decision about a non-fatal error in [epoch]. */
+    fun decide(command: Command.Decide) {
+        commands.trySend(command)
+    }
+
+    /** True once a close was asked for. */
+    val closing: Boolean get() = closeAsked.get() != null
+
+    /** The time left until the close deadline ([closeTimeout] in full when no close was asked for). */
+    fun closeBudget(closeTimeout: Duration): Duration {
+        val asked = closeAsked.get() ?: return closeTimeout
+        return (closeTimeout - asked.elapsedNow()).coerceAtLeast(Duration.ZERO)
+    }
+
+    /** Why the connection must not run now, or null. */
+    fun holdReason(): PauseReason? = when {
+        pausedByUser -> PauseReason.PAUSED
+        !gateOpen -> PauseReason.GATE
+        idle -> PauseReason.IDLE
+        else -> null
+    }
+
+    /** True when no `reconnect()` came since the supervisor went Down: `awaitConnected` then fails at once. */
+    val downUntouched: Boolean get() = reconnectCalls.get() == reconnectsSeenWhenDown
+
+    // ---- the supervisor ----
+
+    /** The queue, for the supervisor's (and the connected session's) `select`. */
+    val onCommand: SelectClause1<Command> get() = commands.onReceive
+
+    /** The next command, waiting for one. */
+    suspend fun next(): Command = commands.receive()
+
+    /** The next command if one is queued (for tests). */
+    fun poll(): Command? = commands.tryReceive().getOrNull()
+
+    /** True (once) when the attempt count must start again. */
+    fun takeReset(): Boolean {
+        if (!resetAttempts) return false
+        resetAttempts = false
+        return true
+    }
+
+    /** The attempt count starts again at the next attempt (after a pause). */
+    fun resetLater() {
+        resetAttempts = true
+    }
+
+    /** The supervisor goes Down: `reconnect()` calls from now on count for [downUntouched]. */
+    fun goingDown() {
+        reconnectsSeenWhenDown = reconnectCalls.get()
+    }
+
+    /** What [cmd] means in [phase] when the supervisor is in epoch [epoch] (the table above). */
+    fun verdict(cmd: Command, phase: Phase, epoch: Int): Verdict = when (cmd) {
+        is Command.Close -> Verdict.Stop(cmd.code, cmd.reason)
+        Command.Reconnect -> if (phase == Phase.CONNECTING || phase == Phase.PAUSED) Verdict.Ignore else Verdict.Go
+        Command.Lifecycle -> when (phase) {
+            Phase.PAUSED -> Verdict.Ignore // it looks at the holds itself
+            Phase.BACKING_OFF -> Verdict.Go // held: the loop's top pauses; released: connect now, afresh
+            Phase.CONNECTING -> if (holdReason() != null) Verdict.Hold else Verdict.Ignore
+            Phase.DECIDING, Phase.DOWN -> if (holdReason() != null) Verdict.Go else Verdict.Ignore
+        }
+        is Command.Decide -> when (val d = cmd.decision) {
+            is Decision.Close -> Verdict.Stop(d.code, d.reason)
+            else -> when {
+                cmd.epoch != epoch || phase == Phase.PAUSED -> Verdict.Ignore
+                d is Decision.StayDown -> if (phase == Phase.DOWN) Verdict.Ignore else Verdict.StayDown
+                d is Decision.Reconnect || d is Decision.ReconnectAfter -> if (phase == Phase.DOWN) Verdict.Go else Verdict.Ignore
+                else -> Verdict.Ignore
+            }
+        }
+    }
+}
