@@ -19,18 +19,19 @@ import kotlin.time.TimeSource
  *
  * What a command does depends on the supervisor's [Phase] ([verdict]), as `docs/lifecycle.md`'s tables say:
  *
- * | command                                   | connecting | deciding | paused | down   | backing off |
- * |-------------------------------------------|------------|----------|--------|--------|-------------|
- * | `Close`, `Decide(Close)`                  | stop       | stop     | stop   | stop   | stop        |
- * | `Reconnect`                               | –          | go       | –      | go     | go          |
- * | `Lifecycle`, a hold is on                 | hold       | go       | –      | go     | go          |
- * | `Lifecycle`, nothing holds                | –          | –        | –      | –      | go          |
- * | `Decide(StayDown)`, this epoch            | stay down  | stay down| –      | –      | stay down   |
- * | `Decide(Reconnect / ReconnectAfter)`, this epoch | –   | –        | –      | go     | –           |
+ * | command                                          | connecting | connected | deciding  | paused | down | backing off |
+ * |--------------------------------------------------|------------|-----------|-----------|--------|------|-------------|
+ * | `Close`, `Decide(Close)`                         | stop       | stop      | stop      | stop   | stop | stop        |
+ * | `Reconnect`                                      | –          | go        | go        | –      | go   | go          |
+ * | `Lifecycle`, a hold is on                        | hold       | hold      | go        | –      | go   | go          |
+ * | `Lifecycle`, nothing holds                       | –          | –         | –         | –      | –    | go          |
+ * | `Decide(StayDown)`, this epoch                   | stay down  | stay down | stay down | –      | –    | stay down   |
+ * | `Decide(Reconnect / ReconnectAfter)`, this epoch | –          | decided   | –         | –      | go   | –           |
  *
- * "go" connects now (from the loop's top, which pauses first while a hold is on); "–" ignores the command (paused,
- * the supervisor then looks at the holds again). A connected session reads the same queue with its own rules
- * (`SessionRunner.endingFor`). Model-checked with the supervisor's loop (`ControlLincheckTest`).
+ * "go" connects now, from the loop's top, which pauses first while a hold is on (connected: the session closes
+ * without waiting for the server, and the disconnect hook decides); "hold" stops connecting, or closes the session,
+ * and pauses; "decided" closes the session and acts on the hook's decision; "–" ignores the command (paused, the
+ * supervisor then looks at the holds again). Model-checked with the supervisor's loop (`ControlLincheckTest`).
  */
 internal class Control(
     private val timeSource: TimeSource.WithComparableMarks,
@@ -61,7 +62,7 @@ internal class Control(
     private var reconnectsSeenWhenDown = 0L
 
     /** Where the supervisor is, for [verdict]. */
-    enum class Phase { CONNECTING, DECIDING, PAUSED, DOWN, BACKING_OFF }
+    enum class Phase { CONNECTING, CONNECTED, DECIDING, PAUSED, DOWN, BACKING_OFF }
 
     /** What a command means to the supervisor in its phase (see the table above). */
     sealed class Verdict {
@@ -71,11 +72,14 @@ internal class Control(
         /** Connect now (from the loop's top). */
         object Go : Verdict()
 
-        /** A hold is on: stop connecting and pause. */
-        object Hold : Verdict()
+        /** A hold ([reason]) is on: stop connecting, or close the session, and pause. */
+        class Hold(val reason: PauseReason) : Verdict()
 
         /** A hook decided `StayDown` for this epoch. */
         object StayDown : Verdict()
+
+        /** A hook's `Reconnect` or `ReconnectAfter` for this epoch, while connected: close, then act on [decision]. */
+        class Decided(val decision: Decision) : Verdict()
 
         /** Nothing to do here. */
         object Ignore : Verdict()
@@ -191,7 +195,7 @@ internal class Control(
         Command.Lifecycle -> when (phase) {
             Phase.PAUSED -> Verdict.Ignore // it looks at the holds itself
             Phase.BACKING_OFF -> Verdict.Go // held: the loop's top pauses; released: connect now, afresh
-            Phase.CONNECTING -> if (holdReason() != null) Verdict.Hold else Verdict.Ignore
+            Phase.CONNECTING, Phase.CONNECTED -> holdReason()?.let { Verdict.Hold(it) } ?: Verdict.Ignore
             Phase.DECIDING, Phase.DOWN -> if (holdReason() != null) Verdict.Go else Verdict.Ignore
         }
         is Command.Decide -> when (val d = cmd.decision) {
@@ -199,7 +203,11 @@ internal class Control(
             else -> when {
                 cmd.epoch != epoch || phase == Phase.PAUSED -> Verdict.Ignore
                 d is Decision.StayDown -> if (phase == Phase.DOWN) Verdict.Ignore else Verdict.StayDown
-                d is Decision.Reconnect || d is Decision.ReconnectAfter -> if (phase == Phase.DOWN) Verdict.Go else Verdict.Ignore
+                d is Decision.Reconnect || d is Decision.ReconnectAfter -> when (phase) {
+                    Phase.DOWN -> Verdict.Go
+                    Phase.CONNECTED -> Verdict.Decided(d)
+                    else -> Verdict.Ignore
+                }
                 else -> Verdict.Ignore
             }
         }

@@ -490,14 +490,12 @@ internal class RealConnection private constructor(
             connectDone = connectDone,
             hooks = hooks,
             inbox = inbox,
-            commands = control.onCommand,
+            control = control,
             epoch = myEpoch,
             closeBudget = ::closeBudget,
             onClosing = { code, reason -> setState(ConnectionState.Closing(code, reason)) },
             requestClose = ::requestClose,
-            holdReason = ::holdReason,
             lastActivity = { lastActivity },
-            onIdle = control::wentIdle,
             activity = ::activity,
             timeSource = timeSource,
             log = log,
@@ -546,9 +544,9 @@ internal class RealConnection private constructor(
                 control.onCommand { cmd ->
                     when (val v = control.verdict(cmd, Control.Phase.CONNECTING, myEpoch)) {
                         is Control.Verdict.Stop -> Outcome.Stopped(ConnectionState.Closed(v.code, v.reason, null))
-                        Control.Verdict.Hold -> Outcome.Held
+                        is Control.Verdict.Hold -> Outcome.Held
                         Control.Verdict.StayDown -> Outcome.Down(null)
-                        Control.Verdict.Go, Control.Verdict.Ignore -> null // already connecting
+                        Control.Verdict.Go, is Control.Verdict.Decided, Control.Verdict.Ignore -> null // already connecting
                     }
                 }
             } ?: continue
@@ -610,7 +608,7 @@ internal class RealConnection private constructor(
                             is Control.Verdict.Stop -> Decision.Close(v.code, v.reason).also { closeAsked = true }
                             Control.Verdict.Go -> Decision.ReconnectAfter(Duration.ZERO) // held: the loop's top pauses
                             Control.Verdict.StayDown -> Decision.StayDown
-                            Control.Verdict.Hold, Control.Verdict.Ignore -> null
+                            is Control.Verdict.Hold, is Control.Verdict.Decided, Control.Verdict.Ignore -> null
                         }
                     }
                 }
@@ -668,7 +666,7 @@ internal class RealConnection private constructor(
                     when (val v = control.verdict(cmd, Control.Phase.DOWN, myEpoch)) {
                         is Control.Verdict.Stop -> Next.Stop(ConnectionState.Closed(v.code, v.reason, cause))
                         Control.Verdict.Go -> Next.Go(0) // held: the loop's top pauses
-                        Control.Verdict.Hold, Control.Verdict.StayDown, Control.Verdict.Ignore -> null
+                        is Control.Verdict.Hold, Control.Verdict.StayDown, is Control.Verdict.Decided, Control.Verdict.Ignore -> null
                     }
                 }
             }
@@ -704,7 +702,7 @@ internal class RealConnection private constructor(
                         // held: the loop's top pauses; released (the gate opened, resume()): connect now, afresh
                         Control.Verdict.Go -> Next.Go(next)
                         Control.Verdict.StayDown -> stayDown(cause, disconnect)
-                        Control.Verdict.Hold, Control.Verdict.Ignore -> null
+                        is Control.Verdict.Hold, is Control.Verdict.Decided, Control.Verdict.Ignore -> null
                     }
                 }
                 onTimeout(left) { if (fleet.wait() > Duration.ZERO) null else Next.Go(next) }

@@ -19,7 +19,6 @@ import kotlinx.coroutines.coroutineScope
 import kotlinx.coroutines.delay
 import kotlinx.coroutines.launch
 import kotlinx.coroutines.selects.onTimeout
-import kotlinx.coroutines.selects.SelectClause1
 import kotlinx.coroutines.selects.select
 import kotlinx.coroutines.withTimeoutOrNull
 import kotlinx.coroutines.Job
@@ -50,18 +49,15 @@ internal class SessionRunner(
     private val connectDone: Deferred<Unit>,
     private val hooks: HookRunner,
     private val inbox: Inbox,
-    private val commands: SelectClause1<Command>,
+    /** The command queue and the holds: read here while connected (the connected column of its table). */
+    private val control: Control,
     private val epoch: Int,
     /** The time left for a closing sequence that starts now: until the close deadline, or a full close timeout. */
     private val closeBudget: () -> Duration,
     private val onClosing: (code: Int, reason: String) -> Unit,
     private val requestClose: (code: Int, reason: String) -> Unit,
-    /** Why the connection must not run now (pause, gate, idle), or null: read on [Command.Lifecycle]. */
-    private val holdReason: () -> dev.tether.PauseReason?,
     /** When the application last sent or received a message (kept only with `idleTimeout`). */
     private val lastActivity: () -> kotlin.time.ComparableTimeMark?,
-    /** Called when the connection has been idle for `idleTimeout`: the supervisor then pauses it. */
-    private val onIdle: () -> Unit,
     /** Records application traffic (a message received); only called with `idleTimeout`. */
     private val activity: () -> Unit,
     private val timeSource: TimeSource.WithComparableMarks,
@@ -113,23 +109,20 @@ internal class SessionRunner(
         while (true) {
             val e = select<Ending?> {
                 ending.onAwait { it }
-                commands { cmd -> endingFor(cmd) }
+                control.onCommand { cmd -> endingFor(cmd) }
             }
             if (e != null) return e
         }
     }
 
-    private fun endingFor(cmd: Command): Ending? = when (cmd) {
-        is Command.Close -> Ending.Local(cmd.code, cmd.reason, Decision.Close(cmd.code, cmd.reason), final = true)
-        Command.Reconnect -> Ending.Drop
-        Command.Lifecycle -> holdReason()?.let {
-            Ending.Local(CloseCodes.NORMAL, it.name.lowercase(), Decision.Ignore, final = false, pausedFor = it)
-        }
-        is Command.Decide -> when (val d = cmd.decision) {
-            is Decision.Close -> Ending.Local(d.code, d.reason, d, final = true)
-            is Decision.Ignore -> null
-            else -> if (cmd.epoch == epoch) Ending.Local(CloseCodes.NORMAL, "", d, final = false) else null
-        }
+    private fun endingFor(cmd: Command): Ending? = when (val v = control.verdict(cmd, Control.Phase.CONNECTED, epoch)) {
+        is Control.Verdict.Stop -> Ending.Local(v.code, v.reason, Decision.Close(v.code, v.reason), final = true)
+        Control.Verdict.Go -> Ending.Drop
+        is Control.Verdict.Hold ->
+            Ending.Local(CloseCodes.NORMAL, v.reason.name.lowercase(), Decision.Ignore, final = false, pausedFor = v.reason)
+        Control.Verdict.StayDown -> Ending.Local(CloseCodes.NORMAL, "", Decision.StayDown, final = false)
+        is Control.Verdict.Decided -> Ending.Local(CloseCodes.NORMAL, "", v.decision, final = false)
+        Control.Verdict.Ignore -> null
     }
 
     private suspend fun runSession(): SessionResult = coroutineScope {
@@ -243,7 +236,7 @@ internal class SessionRunner(
             val last = lastActivity()?.takeIf { it > started } ?: started
             val left = timeout - last.elapsedNow()
             if (!left.isPositive()) {
-                onIdle()
+                control.wentIdle() // the supervisor then pauses it
                 return
             }
             delay(left)

@@ -12,14 +12,15 @@ import org.junit.jupiter.api.Test
 import kotlin.time.TestTimeSource
 
 /**
- * Model-checked (Lincheck): the close and command path. Callers on any thread pause, resume, flip the gate, reconnect,
- * close and send hooks' decisions through [Control]; one supervisor (the operations in the "supervisor" group) reads
- * the commands and acts on [Control.verdict] as `RealConnection`'s loop does: connecting, waiting for a hook's
- * decision, backing off, down, paused, stopped (this test's [supervisorStep] and [top] follow the loop; the verdicts
- * are the real ones). After every interleaving, [validate] lets the supervisor read what is queued, then checks the
- * promises that path exists for: a close (or a hook's `Close`) asked from anywhere always ends the client, and nothing
- * else does; a pause is never lost (a supervisor that has read its commands is paused whenever something holds it);
- * a resume is never lost (it is never paused when nothing holds it).
+ * Model-checked (Lincheck): the close and command path. Callers on any thread pause, resume, flip the gate, go idle
+ * or active, reconnect, close and send hooks' decisions through [Control]; one supervisor (the operations in the
+ * "supervisor" group) reads the commands and acts on [Control.verdict] as `RealConnection`'s loop and the connected
+ * `SessionRunner` do: connecting, connected, waiting for a hook's decision, backing off, down, paused, stopped (this
+ * test's [supervisorStep] and [top] follow the loop; the verdicts are the real ones). After every interleaving,
+ * [validate] lets the supervisor read what is queued, then checks the promises that path exists for: a close (or a
+ * hook's `Close`) asked from anywhere always ends the client, and nothing else does; a pause is never lost (a
+ * supervisor that has read its commands is paused whenever something holds it); a resume is never lost (it is never
+ * paused when nothing holds it).
  */
 class ControlLincheckTest {
     private val control = Control(TestTimeSource(), gated = true)
@@ -52,11 +53,12 @@ class ControlLincheckTest {
         control.requestClose(1000, "")
     }
 
-    /** A hook decided about a non-fatal error (epoch 0, the model's only one). */
+    /** A hook decided about a non-fatal error (epoch 0, the model's only one): close, stay down or reconnect. */
     @Operation
-    fun hookDecides(close: Boolean) {
+    fun hookDecides(close: Boolean, stayDown: Boolean) {
         if (close) closeAsked = true
-        control.decide(Command.Decide(if (close) Decision.Close(4000, "hook") else Decision.StayDown, 0))
+        val d = if (close) Decision.Close(4000, "hook") else if (stayDown) Decision.StayDown else Decision.Reconnect
+        control.decide(Command.Decide(d, 0))
     }
 
     /** The gate's collector: one coroutine. */
@@ -79,11 +81,17 @@ class ControlLincheckTest {
         val now = phase ?: return false
         // paused, it waits for a command and looks at the holds after each (on entry too: see [top])
         val cmd = control.poll() ?: return false
-        when (val v = control.verdict(cmd, now, 0)) {
+        when (control.verdict(cmd, now, 0)) {
             is Verdict.Stop -> phase = null
-            Verdict.Go -> top() // from deciding: ReconnectAfter(ZERO), its wait ends at once
-            Verdict.Hold -> top()
-            Verdict.StayDown -> phase = Phase.DOWN
+            // connected: the session ends and the disconnect hook decides; deciding: ReconnectAfter(ZERO), whose
+            // wait ends at once; down, backing off: the loop's top
+            Verdict.Go -> if (now == Phase.CONNECTED) phase = Phase.DECIDING else top()
+            is Verdict.Hold -> top() // connected: Paused is shown, and left at once if nothing holds it any more
+            Verdict.StayDown -> {
+                control.goingDown()
+                phase = Phase.DOWN
+            }
+            is Verdict.Decided -> phase = Phase.BACKING_OFF // the session closes, then the hook's reconnect backs off
             Verdict.Ignore -> if (now == Phase.PAUSED && control.holdReason() == null) phase = Phase.CONNECTING
         }
         return true
@@ -94,10 +102,16 @@ class ControlLincheckTest {
         supervisorStep()
     }
 
-    /** The attempt failed (or the session ended): a hook decides. */
+    /** The attempt connected, or failed (then a hook decides). */
     @Operation(nonParallelGroup = "supervisor")
-    fun attemptEnds() {
-        if (phase == Phase.CONNECTING) phase = Phase.DECIDING
+    fun attemptEnds(connected: Boolean) {
+        if (phase == Phase.CONNECTING) phase = if (connected) Phase.CONNECTED else Phase.DECIDING
+    }
+
+    /** The session ended by itself (the server closed, the link died): a hook decides. */
+    @Operation(nonParallelGroup = "supervisor")
+    fun sessionEnds() {
+        if (phase == Phase.CONNECTED) phase = Phase.DECIDING
     }
 
     /** The hook answered: back off, or stay down. */
