@@ -141,8 +141,16 @@ public class FaultProxy @JvmOverloads constructor(
             val link = Link(client, upstream)
             links.add(link)
             links.removeIf { it.closed }
-            threads.start("testkit-proxy-$port-up") { pump(link, client.getInputStream(), upstream.getOutputStream()) }
-            threads.start("testkit-proxy-$port-down") { pump(link, upstream.getInputStream(), client.getOutputStream()) }
+            // the streams are taken here: a link cut (or the proxy stopped) before its threads start has none, and a
+            // thread asking for them then would die with "Socket is closed" printed to the test's output
+            val (up, down) = try {
+                (client.getInputStream() to upstream.getOutputStream()) to (upstream.getInputStream() to client.getOutputStream())
+            } catch (e: IOException) {
+                link.close()
+                continue
+            }
+            threads.start("testkit-proxy-$port-up") { pump(link, up.first, up.second) }
+            threads.start("testkit-proxy-$port-down") { pump(link, down.first, down.second) }
         }
     }
 
