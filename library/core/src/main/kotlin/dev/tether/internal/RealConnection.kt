@@ -48,6 +48,7 @@ import kotlinx.coroutines.Deferred
 import kotlinx.coroutines.asContextElement
 import kotlinx.coroutines.cancelAndJoin
 import java.util.concurrent.CountDownLatch
+import java.util.concurrent.atomic.AtomicReference
 import kotlin.time.ComparableTimeMark
 import kotlin.time.Duration
 import kotlin.time.Duration.Companion.milliseconds
@@ -531,13 +532,18 @@ internal class RealConnection private constructor(
     /** Connects, reading commands meanwhile: a close (or a hook's StayDown for this epoch) cancels the attempt. */
     private suspend fun connectRacingCommands(transport: Transport, attempt: Int, scope: CoroutineScope): Outcome {
         val myEpoch = epoch
+        // The session the engine opened, as soon as it did: an attempt cancelled (or timed out) just as the engine
+        // hands it back completes without it, and it must then be closed here, or its socket stays open for good.
+        val opened = AtomicReference<TransportSession?>()
         val pending = scope.async(CoroutineName("tether-connect")) {
             try {
-                Outcome.Ok(connectOnce(transport, attempt, scope))
+                Outcome.Ok(connectOnce(transport, attempt, scope, opened))
             } catch (e: TetherException) {
+                opened.getAndSet(null)?.abort() // the connect timeout ran out just as the engine answered
                 Outcome.Failed(e)
             }
         }
+        pending.invokeOnCompletion { cause -> if (cause != null) opened.getAndSet(null)?.abort() }
         while (true) {
             val outcome = select<Outcome?> {
                 pending.onAwait { it }
@@ -558,7 +564,12 @@ internal class RealConnection private constructor(
         }
     }
 
-    private suspend fun connectOnce(transport: Transport, attempt: Int, scope: CoroutineScope): TransportSession {
+    private suspend fun connectOnce(
+        transport: Transport,
+        attempt: Int,
+        scope: CoroutineScope,
+        opened: AtomicReference<TransportSession?>,
+    ): TransportSession {
         val defaults = ConnectRequest(config.url, config.headers, config.subprotocols)
         var url = defaults.url
         try {
@@ -576,6 +587,7 @@ internal class RealConnection private constructor(
                 log.info("connecting to ${Redaction.url(request.url)} (attempt $attempt)")
                 trace?.request(request.url, request.headers)
                 val session = transport.open(request, scope)
+                opened.set(session)
                 trace?.response(session.handshake.status, session.handshake.headers)
                 ObservedSession(session, trace, eventSink)
             }
