@@ -75,17 +75,8 @@ internal class RealConnection private constructor(
     private var lastActivity: ComparableTimeMark? = null
     private val trackActivity = config.idleTimeout != null
 
-    /** When recent connect attempts failed, for the circuit breaker (the supervisor's only). */
-    private val recentFailures = ArrayDeque<ComparableTimeMark>()
-
-    /** Records a failed attempt; true when the circuit breaker opens (more than allowed within the window). */
-    private fun circuitOpens(): Boolean {
-        val max = config.reconnect.circuitFailures ?: return false
-        val now = timeSource.markNow()
-        recentFailures.addLast(now)
-        while (recentFailures.isNotEmpty() && recentFailures.first().elapsedNow() > config.reconnect.circuitWindow) recentFailures.removeFirst()
-        return recentFailures.size > max
-    }
+    /** Failed attempts, for the circuit breaker (the supervisor's only). */
+    private val circuit = CircuitBreaker(config.reconnect.circuitFailures, config.reconnect.circuitWindow, timeSource)
 
     /** Why the connection must not run now, or null. */
     private fun holdReason(): dev.tether.PauseReason? = control.holdReason()
@@ -440,11 +431,10 @@ internal class RealConnection private constructor(
                 is Outcome.Down -> stayDown(outcome.cause, null)
                 is Outcome.Failed -> {
                     eventSink.emit { ConnectionEvent.ConnectFailed(it, attempt, outcome.error) }
-                    if (circuitOpens()) {
-                        log.error("circuit breaker open: ${recentFailures.size} failed attempts within ${config.reconnect.circuitWindow}", outcome.error)
-                        val open = TetherException.CircuitOpen(recentFailures.size, config.reconnect.circuitWindow, outcome.error)
-                        recentFailures.clear()
-                        stayDown(open, null)
+                    val failures = circuit.failed()
+                    if (failures != null) {
+                        log.error("circuit breaker open: $failures failed attempts within ${config.reconnect.circuitWindow}", outcome.error)
+                        stayDown(TetherException.CircuitOpen(failures, config.reconnect.circuitWindow, outcome.error), null)
                     } else {
                         log.error("connect attempt $attempt failed", outcome.error)
                         val refusal = outcome.error as? TetherException.HandshakeFailed

@@ -38,10 +38,6 @@ internal class EventLoop(val group: EventLoopGroup, val name: String) : Coroutin
     /** When the loop last became idle (System.nanoTime), 0 while busy; loop thread only. */
     var idleSince: Long = 0L
 
-    /** Set under the group's lock when the loop has left the group and must end. */
-    @Volatile
-    var retired: Boolean = false
-
     /** Scratch buffers for reads, shared by every channel of this loop (loop thread only). */
     val readBuffer: ByteBuffer = ByteBuffer.allocateDirect(READ_BUFFER)
 

@@ -58,7 +58,6 @@ internal class EventLoopGroup(val size: Int, val lingerMillis: Long) {
             } else {
                 val i = loops.indexOf(loop)
                 if (i >= 0) loops[i] = null
-                loop.retired = true
                 true
             }
         }
@@ -71,7 +70,6 @@ internal class EventLoopGroup(val size: Int, val lingerMillis: Long) {
         synchronized(lock) {
             val i = loops.indexOf(loop)
             if (i >= 0) loops[i] = null
-            loop.retired = true
         }
     }
 
