@@ -67,6 +67,11 @@ public class PhoenixChannel internal constructor(
             },
         )
     }
+    // what PushTable.offer and flush are given, made once (not per push)
+    private val canSendNow: () -> Boolean = { socket.isConnected && isJoined }
+    private val sendHoldingPermit: (Push) -> Unit = { sendPush(it, permit = true) }
+    private val sendPlain: (Push) -> Unit = { sendPush(it) }
+
     /** Guards [joinCalled]'s claim. */
     private val joinLock = Any()
     private val pushSeq = java.util.concurrent.atomic.AtomicLong()
@@ -214,9 +219,7 @@ public class PhoenixChannel internal constructor(
         }
         // From the caller's thread, with no hop: sent now if joined (in order behind anything held), else held (held
         // pushes have their own bound, maxQueuedPushes, so the permit goes back), or refused with the reason.
-        if (!pushes.offer(p, canSend = { socket.isConnected && isJoined }, send = { sendPush(it, permit) }) && permit) {
-            socket.releaseRoom()
-        }
+        if (!pushes.offer(p, canSendNow, if (permit) sendHoldingPermit else sendPlain) && permit) socket.releaseRoom()
         socket.wakeSweeper() // after it is pending or held: the sweeper then sees it
         return p
     }
@@ -374,7 +377,7 @@ public class PhoenixChannel internal constructor(
                 socket.emit(PhoenixEvent.Joined(topic, push.ref!!, reply.response, rejoin = everJoined))
                 everJoined = true
                 firstJoin.complete(reply)
-                pushes.flush(canSend = { isJoined && socket.isConnected }, send = { sendPush(it) })
+                pushes.flush(canSendNow, sendPlain)
             }
             is Reply.Error -> {
                 _state.value = ChannelState.ERRORED
