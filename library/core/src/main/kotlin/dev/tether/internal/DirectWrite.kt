@@ -43,4 +43,10 @@ internal class WriteMark {
 internal interface WriteProgress {
     /** A mark behind everything queued so far, or null when the engine cannot tell. */
     fun mark(): WriteMark?
+
+    /**
+     * Returns once no write is in progress, so that every mark tells whether the bytes before it reached the socket:
+     * a write may have put them on the socket and not yet marked them (a frame then reported lost would arrive).
+     */
+    fun settle()
 }

@@ -52,6 +52,10 @@ internal class ObservedSession(
     /** The delegate's mark, if it can tell what reached the socket ([WriteProgress]); else null. */
     override fun mark(): WriteMark? = (delegate as? WriteProgress)?.mark()
 
+    override fun settle() {
+        (delegate as? WriteProgress)?.settle()
+    }
+
     /** The delegate's wait for the peer's TCP close, if it has one (else it returns at once, as without the wrapper). */
     override suspend fun awaitPeerClose() {
         (delegate as? PeerClose)?.awaitPeerClose()

@@ -404,6 +404,9 @@ internal class SessionRunner(
      * frame reported failed never reached the server.
      */
     private fun lost(batch: MutableList<Any>) {
+        // a write in progress may have put frames on the socket without marking them yet, and a mark queued as the
+        // socket closed may never have been taken up: the engine settles its marks first
+        if (marks.any { it != null && !it.done }) progress?.settle()
         batch.forEachIndexed { i, e ->
             if (marks.getOrNull(i)?.done == true) {
                 (e as? Tracked)?.written?.complete(Unit)

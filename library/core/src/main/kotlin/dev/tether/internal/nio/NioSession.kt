@@ -214,6 +214,8 @@ internal class NioSession(
 
     override fun mark(): dev.tether.internal.WriteMark = socket.mark()
 
+    override fun settle() = socket.settle()
+
     /**
      * Tether's own pings and its pongs to the server's pings: they jump both the data bound and the queued data (at
      * the next frame boundary), so the keepalive and the answers to the server's pings work whatever the

@@ -292,6 +292,26 @@ internal class NioSocket(
         return m
     }
 
+    /**
+     * Returns once every [mark] tells the truth. It waits until no thread is writing (spinning: a write holds the
+     * socket for one system call and the bookkeeping after it, and marks what it wrote before it lets go). It then
+     * marks the marks that nothing unwritten precedes: a mark queued just as the socket closed may never have been
+     * taken up by a write. Any thread but one that is writing.
+     */
+    fun settle() {
+        while (!owner.compareAndSet(false, true)) Thread.yield()
+        try {
+            while (true) {
+                val item = queue.poll() ?: break
+                if (item is Urgent) urgentPending.addLast(item.buf) else pending.addLast(item)
+            }
+            completeMarkers()
+        } finally {
+            owner.set(false)
+        }
+        drive() // what was taken up is written as usual while the socket is open
+    }
+
     /** Completes [done] once everything queued before it is on the socket; fails it if the socket closes first. */
     fun flushMarker(done: CompletableDeferred<Unit>) {
         closed?.let { done.completeExceptionally(it); return }
