@@ -22,10 +22,8 @@ import kotlinx.coroutines.selects.onTimeout
 import kotlinx.coroutines.selects.select
 import kotlinx.coroutines.withTimeoutOrNull
 import kotlinx.coroutines.Job
-import kotlinx.coroutines.flow.first
 import kotlin.time.Duration
 import kotlin.time.Duration.Companion.milliseconds
-import java.nio.ByteBuffer
 import kotlin.time.TimeSource
 
 /** How a session ended and, when Tether ended it on a command or decision, that decision. */
@@ -94,8 +92,11 @@ internal class SessionRunner(
     @Volatile
     private var onConnectPhaseOver = false
         get() = field || connectDone.isCompleted
-    private val pongs = Channel<ByteArray>(PONG_BUFFER)
-    private val keepaliveOn = config.pingInterval.isPositive()
+    private val keepalive: Keepalive? = if (config.pingInterval.isPositive()) {
+        Keepalive(config, hooks, inbox, timeSource, ::sendControl) { lastInbound }
+    } else {
+        null
+    }
 
     suspend fun run(): SessionResult = try {
         runSession()
@@ -129,11 +130,11 @@ internal class SessionRunner(
         val startedAt = timeSource.markNow()
         launch(CoroutineName("tether-reader")) { readLoop() }
         val writer = launch(CoroutineName("tether-writer")) { writeLoop() }
-        val keepalive = if (keepaliveOn) launch(CoroutineName("tether-keepalive")) { keepaliveLoop() } else null
+        val keepaliveJob = keepalive?.let { k -> launch(CoroutineName("tether-keepalive")) { ending.complete(Ending.Lost(k.run())) } }
         val idle = config.idleTimeout?.let { t -> launch(CoroutineName("tether-idle")) { idleLoop(t) } }
 
         val first = firstEnding()
-        keepalive?.cancel()
+        keepaliveJob?.cancel()
         idle?.cancel()
         val disconnect = when (first) {
             is Ending.Local -> {
@@ -283,7 +284,7 @@ internal class SessionRunner(
                         sendControl(RawFrame(RawFrame.PONG, true, 0, item.data)) // ahead of queued data, never behind it
                         hooks.observePing(item.data)
                     }
-                    is Frame.Pong -> if (keepaliveOn) pongs.trySend(item.data) else hooks.observePong(item.data, null)
+                    is Frame.Pong -> if (keepalive != null) keepalive.pong(item.data) else hooks.observePong(item.data, null)
                     is ReceivedClose -> {
                         draining = true
                         ending.complete(Ending.PeerClosed(item))
@@ -581,80 +582,6 @@ internal class SessionRunner(
     private val trackInbound = config.livenessFromAnyFrame
     private val trackActivity = config.idleTimeout != null
 
-    private suspend fun keepaliveLoop() {
-        var seq = 0L
-        var missed = 0
-        while (true) {
-            // a pong that answers someone else's ping (the application's) is told now, not at our next ping
-            withTimeoutOrNull(config.pingInterval) {
-                while (true) hooks.observePong(pongs.receive(), null)
-            }
-            // with livenessFromAnyFrame, data that arrived within the interval is proof enough: no ping needed
-            if (trackInbound && lastInbound.let { it != null && it.elapsedNow() < config.pingInterval }) {
-                missed = 0
-                continue
-            }
-            val payload = ByteBuffer.allocate(8).putLong(++seq).array()
-            val sentAt = timeSource.markNow()
-            try {
-                sendControl(RawFrame(RawFrame.PING, true, 0, payload)) // the pong timer starts now, whatever is queued
-            } catch (e: TetherException) {
-                ending.complete(Ending.Lost(e)) // the socket closed under us: the reader reports the same
-                return
-            }
-            when (awaitPong(payload)) {
-                PONG -> {
-                    missed = 0
-                    hooks.observePong(payload, sentAt.elapsedNow())
-                    continue
-                }
-                LATE_PONG -> {
-                    missed = 0
-                    continue
-                }
-                else -> Unit
-            }
-            val heard = lastInbound // any frame since the ping counts when livenessFromAnyFrame
-            if (trackInbound && heard != null && heard >= sentAt) {
-                missed = 0
-                continue
-            }
-            if (++missed > config.maxMissedPongs) {
-                ending.complete(Ending.Lost(TetherException.DeadLink(config.pongTimeout)))
-                return
-            }
-        }
-    }
-
-    /**
-     * Waits for the pong to [payload]. The pong timeout counts only time in which the reader was reading: while the
-     * application holds it back (the read-ahead is full), the pong may be unread in the socket, so the wait restarts
-     * once the reader reads again. [PONG], [LATE_PONG] (a pong to an earlier ping, with misses allowed) or
-     * [NO_PONG].
-     */
-    private suspend fun awaitPong(payload: ByteArray): Int {
-        var stallsBefore = inbox.stalls
-        while (true) {
-            val got = withTimeoutOrNull(config.pongTimeout) {
-                var result = PONG
-                while (true) {
-                    val p = pongs.receive()
-                    if (p.contentEquals(payload)) break
-                    hooks.observePong(p, null)
-                    if (config.maxMissedPongs > 0) { // a late pong to an earlier ping: the link is alive
-                        result = LATE_PONG
-                        break
-                    }
-                }
-                result
-            }
-            if (got != null) return got
-            if (!inbox.stalled.value && inbox.stalls == stallsBefore) return NO_PONG
-            inbox.stalled.first { !it }
-            stallsBefore = inbox.stalls
-        }
-    }
-
     private suspend inline fun bestEffort(within: Duration, crossinline block: suspend () -> Unit) {
         try {
             withTimeoutOrNull(within) { block() }
@@ -670,10 +597,6 @@ internal class SessionRunner(
         val STOP_SIGNAL = Any()
         val CONNECT_DONE = Any()
         const val BATCH = 64
-        const val PONG_BUFFER = 8
-        const val PONG = 0
-        const val LATE_PONG = 1
-        const val NO_PONG = 2
 
         /** How long `reconnect()` lets the frames already handed over, and a close frame, go out on a suspect link. */
         val DROP_GRACE = 250.milliseconds
