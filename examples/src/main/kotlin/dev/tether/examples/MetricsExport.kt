@@ -1,11 +1,13 @@
 package dev.tether.examples
 
-import dev.tether.ConnectionState
+import dev.tether.ConnectionEvent
 import dev.tether.micrometer.micrometer
 import dev.tether.testkit.TestWebSocketServer
 import dev.tether.webSocketClient
 import io.micrometer.core.instrument.Tag
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry
+import kotlinx.coroutines.CoroutineStart
+import kotlinx.coroutines.async
 import kotlinx.coroutines.flow.first
 import kotlinx.coroutines.runBlocking
 import kotlinx.coroutines.withTimeout
@@ -33,9 +35,11 @@ public fun runMetricsExport(out: PrintStream): Unit = runBlocking {
             withTimeout(10.seconds) {
                 conn.awaitConnected()
                 repeat(5) { conn.sendText("message $it"); conn.incoming.receive() }
+                // the event stream is lossless (the state is conflated: a short Reconnecting can pass unseen), so the
+                // wait for the second connect starts listening before the server closes
+                val reconnected = async(start = CoroutineStart.UNDISPATCHED) { conn.events.first { it is ConnectionEvent.Connected } }
                 server.connections.last().close(4000, "restarting")
-                conn.state.first { it is ConnectionState.Reconnecting }
-                conn.awaitConnected()
+                reconnected.await()
                 conn.close(1000)
             }
         }
