@@ -14,7 +14,7 @@ import kotlin.time.TestTimeSource
 /**
  * Model-checked (Lincheck): the close and command path. Callers on any thread pause, resume, flip the gate, go idle
  * or active, reconnect, close and send hooks' decisions through [Control]; one supervisor (the operations in the
- * "supervisor" group) reads the commands and acts on [Control.verdict] as `RealConnection`'s loop and the connected
+ * "supervisor" group) reads the commands and acts on [Control.verdict] as `Supervisor`'s loop and the connected
  * `SessionRunner` do: connecting, connected, waiting for a hook's decision, backing off, down, paused, stopped (this
  * test's [supervisorStep] and [top] follow the loop; the verdicts are the real ones). After every interleaving,
  * [validate] lets the supervisor read what is queued, then checks the promises that path exists for: a close (or a

@@ -12,7 +12,7 @@ import org.junit.jupiter.api.Test
 
 /**
  * Model-checked (Lincheck): the outbox's in-flight count, which lets a send be written directly from the caller only
- * while nothing sent earlier is queued or being written (`SessionRunner.handOver`), keeps per-sender order across
+ * while nothing sent earlier is queued or being written (`DirectWrites.handOver`), keeps per-sender order across
  * every send path. Senders use `outgoing.trySend`, `enqueueNow` (enqueue, the Java facade) and a direct write (taken
  * only when the count is 0 and the direct guard is free, as `handOver` does; else through the outbox); a writer takes
  * frames, puts them on the wire and only then finishes them, as the socket writer does. After every interleaving,
