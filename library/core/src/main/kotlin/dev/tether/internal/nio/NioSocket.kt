@@ -9,17 +9,14 @@ import java.net.InetSocketAddress
 import java.nio.ByteBuffer
 import java.nio.channels.SelectionKey
 import java.nio.channels.SocketChannel
-import java.util.concurrent.ConcurrentLinkedQueue
-import java.util.concurrent.atomic.AtomicBoolean
-import java.util.concurrent.atomic.AtomicLong
 import javax.net.ssl.SSLEngine
 
 /**
  * One TCP connection on an [EventLoop], with TLS through [tls] when set: connects, reads plain text into
  * [Listener.onData] and writes queued buffers with gathering writes.
  *
- * Threading: reads, connect and close events happen on the loop. [write] and [flushMarker] may be called from any
- * thread: whoever finds the write side free writes at once from its own thread (non-blocking), so a send on an idle
+ * Threading: connect, the TLS handshake, reads and close happen on the loop. The write side ([SocketWrites]) may be
+ * used from any thread: whoever finds it free writes at once from its own thread (non-blocking), so a send on an idle
  * connection needs no hop; when the socket cannot take more, OP_WRITE hands the rest to the loop.
  */
 internal class NioSocket(
@@ -48,20 +45,32 @@ internal class NioSocket(
 
     @Volatile
     private var closed: TetherException? = null
-    // ByteBuffer, CompletableDeferred<Unit> (flush marker), WriteMark, or Urgent (a control frame that goes ahead)
-    private val queue = ConcurrentLinkedQueue<Any>()
-    private val urgentPending = ArrayDeque<ByteBuffer>() // the write owner's: written before pending, at frame boundaries
-    private val urgentQueued = AtomicLong()
-    private val owner = AtomicBoolean()
-    private val pending = ArrayDeque<Any>() // the write owner's
-    private val gather = arrayOfNulls<ByteBuffer>(GATHER)
-    private val queuedBytes = AtomicLong()
+
+    /** The write side: queued from any thread, written by whoever holds its guard. */
+    private val writes = SocketWrites(
+        loop, channel, tls,
+        object : SocketWrites.Host {
+            override val failure: TetherException? get() = closed
+            override val writable: Boolean get() = open && closed == null
+
+            override fun socketFull() {
+                key?.addInterest(SelectionKey.OP_WRITE)
+                if (!loop.inLoop) loop.selector.wakeup()
+            }
+
+            override fun writeFailed(e: IOException) = close(lost(e))
+
+            override fun handshakeMessageSent() {
+                loop.execute { if (closed == null && tls!!.hasBufferedInput) unwrap(tls, EMPTY) }
+            }
+        },
+    )
 
     /** The negotiated TLS version, or null without TLS. */
     val tlsProtocol: String? get() = tls?.protocol
 
     /** Bytes queued but not yet handed to the socket (or to TLS). */
-    val backlog: Long get() = queuedBytes.get()
+    val backlog: Long get() = writes.backlog
 
     /** Starts the connect on the loop. */
     fun connect(address: InetSocketAddress) = loop.execute {
@@ -252,182 +261,24 @@ internal class NioSocket(
     }
 
     /** Queues [buf] and writes what the socket takes now. Any thread. Throws if the socket is closed. */
-    fun write(buf: ByteBuffer) {
-        closed?.let { throw it }
-        queuedBytes.addAndGet(buf.remaining().toLong())
-        queue.add(buf)
-        drive()
-    }
+    fun write(buf: ByteBuffer) = writes.write(buf)
 
-    /**
-     * Queues the control frame [buf] ahead of the data waiting to be written, at the next frame boundary (RFC 6455
-     * §5.4 lets control frames go between frames, even inside a fragmented message): a ping or a pong never waits
-     * behind megabytes of application data. [buf] holds exactly one whole frame. Any thread.
-     */
-    fun writeUrgent(buf: ByteBuffer) {
-        closed?.let { throw it }
-        queuedBytes.addAndGet(buf.remaining().toLong())
-        urgentQueued.addAndGet(buf.remaining().toLong())
-        queue.add(Urgent(buf))
-        drive()
-    }
+    /** Queues the control frame [buf] ahead of queued data (see [SocketWrites.writeUrgent]). Any thread. */
+    fun writeUrgent(buf: ByteBuffer) = writes.writeUrgent(buf)
 
     /** Bytes of control frames ([writeUrgent]) not yet on the socket. */
-    val urgentBacklog: Long get() = urgentQueued.get()
+    val urgentBacklog: Long get() = writes.urgentBacklog
 
-    /**
-     * A mark behind everything queued so far: its [WriteMark.done] turns true once all of that is on the socket (never,
-     * if the socket closes first). Cheaper than a flush marker, and it does not end a gathering write. Any thread.
-     */
-    fun mark(): WriteMark {
-        val m = WriteMark()
-        if (closed == null) {
-            queue.add(m)
-            drive()
-        }
-        // closed before or meanwhile (a peer's reset right after the last byte went out): what was queued before the
-        // mark is on the socket if no data is left unwritten; otherwise a frame that reached the server would be
-        // reported lost
-        if (!m.done && closed != null && queuedBytes.get() - urgentQueued.get() == 0L) m.done = true
-        return m
-    }
+    /** A mark behind everything queued so far (see [SocketWrites.mark]). Any thread. */
+    fun mark(): WriteMark = writes.mark()
 
-    /**
-     * Returns once every [mark] tells the truth. It waits until no thread is writing (spinning: a write holds the
-     * socket for one system call and the bookkeeping after it, and marks what it wrote before it lets go). It then
-     * marks the marks that nothing unwritten precedes: a mark queued just as the socket closed may never have been
-     * taken up by a write. Any thread but one that is writing.
-     */
-    fun settle() {
-        while (!owner.compareAndSet(false, true)) Thread.yield()
-        try {
-            while (true) {
-                val item = queue.poll() ?: break
-                if (item is Urgent) urgentPending.addLast(item.buf) else pending.addLast(item)
-            }
-            completeMarkers()
-        } finally {
-            owner.set(false)
-        }
-        drive() // what was taken up is written as usual while the socket is open
-    }
+    /** Returns once every [mark] tells the truth (see [SocketWrites.settle]). Any thread but one that is writing. */
+    fun settle() = writes.settle()
 
     /** Completes [done] once everything queued before it is on the socket; fails it if the socket closes first. */
-    fun flushMarker(done: CompletableDeferred<Unit>) {
-        closed?.let { done.completeExceptionally(it); return }
-        queue.add(done)
-        drive()
-        closed?.let { done.completeExceptionally(it) }
-    }
+    fun flushMarker(done: CompletableDeferred<Unit>) = writes.flushMarker(done)
 
-    private fun drive() {
-        while (true) {
-            if (!open || closed != null) return
-            if (!owner.compareAndSet(false, true)) return
-            var blocked = false
-            try {
-                while (true) {
-                    val item = queue.poll() ?: break
-                    if (item is Urgent) urgentPending.addLast(item.buf) else pending.addLast(item)
-                }
-                blocked = if (tls == null) drainPlain() else drainTls(tls)
-            } catch (e: IOException) {
-                close(lost(e))
-                return
-            } finally {
-                owner.set(false)
-            }
-            if (blocked) {
-                key?.addInterest(SelectionKey.OP_WRITE)
-                if (!loop.inLoop) loop.selector.wakeup()
-                return
-            }
-            if (queue.isEmpty() && tls?.wantsWrap != true) return
-        }
-    }
-
-    /** Writes pending buffers; true if the socket is full. Write owner only. */
-    private fun drainPlain(): Boolean {
-        while (true) {
-            completeMarkers()
-            val n = fillGather()
-            if (n == 0) return false
-            val written = channel.write(gather, 0, n)
-            queuedBytes.addAndGet(-written)
-            java.util.Arrays.fill(gather, 0, n, null)
-            if (dropWritten()) return true
-        }
-    }
-
-    /** Wraps and writes pending buffers; true if the socket is full. Write owner only. */
-    private fun drainTls(t: TlsLayer): Boolean {
-        while (true) {
-            if (t.flushNet(channel)) return true
-            completeMarkers()
-            val n = fillGather()
-            if (n == 0 && !t.wantsWrap) return false
-            val handshakeMessage = n == 0
-            val consumed = t.wrap(gather, n)
-            // a post-handshake message (TLS 1.3 key update) was answered: unwrapping, which waited for it, goes on
-            if (handshakeMessage) loop.execute { if (closed == null && t.hasBufferedInput) unwrap(t, EMPTY) }
-            queuedBytes.addAndGet(-consumed)
-            java.util.Arrays.fill(gather, 0, n, null)
-            dropWritten()
-        }
-    }
-
-    /**
-     * Puts the buffers to write next into [gather] and returns how many: the urgent control frames first when the
-     * head of [pending] is at a frame boundary (each buffer is one whole frame: one partly written is finished
-     * first), then the buffers at the head of [pending], up to the next flush marker.
-     */
-    private fun fillGather(): Int {
-        var n = 0
-        val head = pending.firstOrNull()
-        if (!(head is ByteBuffer && head.position() > 0)) {
-            for (u in urgentPending) {
-                if (n == GATHER) return n
-                gather[n++] = u
-            }
-        }
-        for (item in pending) {
-            if (item is WriteMark) continue // a position in the stream only: gathering goes on past it
-            if (item !is ByteBuffer || n == GATHER) break
-            gather[n++] = item
-        }
-        return n
-    }
-
-    /** Forgets the buffers written whole; true if one was written in part (the socket is full). */
-    private fun dropWritten(): Boolean {
-        while (true) {
-            val u = urgentPending.firstOrNull() ?: break
-            if (u.hasRemaining()) {
-                if (u.position() > 0) return true // written in part: the socket is full
-                break // not in this write (the data's head was in the middle of a frame): it goes next
-            }
-            urgentPending.removeFirst()
-            urgentQueued.addAndGet(-u.limit().toLong())
-        }
-        while (true) {
-            when (val head = pending.firstOrNull()) {
-                is ByteBuffer -> if (head.hasRemaining()) return true
-                is WriteMark -> head.done = true // everything before it is on the socket
-                else -> return false // a flush marker, or nothing: completeMarkers takes it
-            }
-            pending.removeFirst()
-        }
-    }
-
-    @Suppress("UNCHECKED_CAST")
-    private fun completeMarkers() {
-        while (true) {
-            val head = pending.firstOrNull() ?: return
-            if (head is ByteBuffer) return
-            pending.removeFirst()
-            if (head is WriteMark) head.done = true else (head as CompletableDeferred<Unit>).complete(Unit)
-        }
-    }
+    private fun drive() = writes.drive()
 
     /** Closes the socket for [cause] (once): fails every flush still waiting. Any thread. */
     fun close(cause: TetherException) {
@@ -437,15 +288,7 @@ internal class NioSocket(
         }
         if (closed != null) return
         closed = cause
-        if (open && tls != null && owner.compareAndSet(false, true)) {
-            try {
-                tls.closeOutbound(channel)
-            } catch (e: IOException) {
-                // best effort: the peer may be gone
-            } finally {
-                owner.set(false)
-            }
-        }
+        if (open) writes.closeOutbound()
         key?.cancel()
         try {
             channel.close()
@@ -454,20 +297,7 @@ internal class NioSocket(
         }
         loop.group.release(loop)
         listener.onClosed(cause)
-        failMarkers(cause)
-    }
-
-    @Suppress("UNCHECKED_CAST")
-    private fun failMarkers(cause: TetherException) {
-        // The owner flag may be held by a writer thread that will see `closed` and stop; markers it holds fail here.
-        while (true) (queue.poll() ?: break).let { (it as? CompletableDeferred<Unit>)?.completeExceptionally(cause) }
-        if (owner.compareAndSet(false, true)) {
-            pending.forEach { (it as? CompletableDeferred<Unit>)?.completeExceptionally(cause) }
-            pending.clear()
-            owner.set(false)
-        } else {
-            loop.execute { failMarkers(cause) }
-        }
+        writes.fail(cause)
     }
 
     private fun lost(e: IOException): TetherException = TetherException.ConnectionLost(
@@ -476,7 +306,6 @@ internal class NioSocket(
     )
 
     private companion object {
-        const val GATHER = 16 // buffers per gathering write; the drain loops for more
         val EMPTY: ByteBuffer = ByteBuffer.allocate(0)
     }
 }
@@ -502,6 +331,3 @@ private fun SelectionKey.removeInterest(op: Int) {
 
 /** Where TLS delegated tasks run: the shared pool for blocking work (a trust check may block on the network). */
 private val TLS_TASKS: java.util.concurrent.Executor = kotlinx.coroutines.Dispatchers.IO.asExecutor()
-
-/** A control frame in the socket's queue, on its way to the urgent lane (see [NioSocket.writeUrgent]). */
-private class Urgent(val buf: ByteBuffer)
