@@ -47,10 +47,6 @@ public class TetherClient private constructor(
     @get:JvmSynthetic
     internal val disconnectHandler: DisconnectHandler?,
     @get:JvmSynthetic
-    internal val hasConnectProvider: Boolean,
-    @get:JvmSynthetic
-    internal val reconnectEnabled: Boolean,
-    @get:JvmSynthetic
     internal val incomingCapacity: Int,
 ) {
     /**
@@ -80,7 +76,6 @@ public class TetherClient private constructor(
         private var errorHandler: ErrorHandler? = null
         private var disconnectHandler: DisconnectHandler? = null
         private var connectProvider: ConnectProvider? = null
-        private var reconnectEnabled = true
 
         private fun step(block: WebSocketClientBuilder.() -> Unit): Builder {
             webSocketClient(url, block) // validates this step now
@@ -173,10 +168,7 @@ public class TetherClient private constructor(
         public fun stableAfter(uptime: Duration): Builder = step { reconnect { stableAfter = uptime.toKotlinDuration() } }
 
         /** Reconnect at all (default true); false: default decisions close instead. */
-        public fun reconnect(enabled: Boolean): Builder {
-            reconnectEnabled = enabled
-            return step { reconnect { this.enabled = enabled } }
-        }
+        public fun reconnect(enabled: Boolean): Builder = step { reconnect { this.enabled = enabled } }
 
         /** Log errors at WARN (default true). */
         public fun logErrors(enabled: Boolean): Builder = step { logErrors = enabled }
@@ -293,7 +285,7 @@ public class TetherClient private constructor(
             }
             val config = webSocketClient(url, configure).config
             return TetherClient(
-                configure, url, listener, executor, errorHandler, disconnectHandler, provider != null, reconnectEnabled,
+                configure, url, listener, executor, errorHandler, disconnectHandler,
                 config.incomingBuffer.capacity,
             )
         }

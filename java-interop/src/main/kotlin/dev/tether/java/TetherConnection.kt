@@ -7,8 +7,6 @@ import dev.tether.HookScope
 import kotlinx.coroutines.Deferred
 import kotlinx.coroutines.asExecutor
 import dev.tether.ConnectionState
-import dev.tether.Decision as CoreDecision
-import dev.tether.DefaultPolicy
 import dev.tether.Frame
 import dev.tether.TetherException
 import dev.tether.webSocketClient
@@ -90,13 +88,13 @@ public class TetherConnection internal constructor(private val client: TetherCli
             onError { e ->
                 ready.await()
                 guarded("onError") { listener.onError(self, e) }
-                client.errorHandler?.onError(e, attempt)?.core ?: defaults(DefaultPolicy.onError(e, client.hasConnectProvider))
+                client.errorHandler?.onError(e, attempt)?.core ?: defaultDecision(e) // core's rule, reconnect off included
             }
             onDisconnect { d ->
                 ready.await()
                 val info = DisconnectInfo.of(d)
                 guarded("onDisconnect") { listener.onDisconnect(self, info) }
-                client.disconnectHandler?.onDisconnect(info, attempt)?.core ?: defaults(DefaultPolicy.onDisconnect(d))
+                client.disconnectHandler?.onDisconnect(info, attempt)?.core ?: defaultDecision(d)
             }
             onTerminate { closed ->
                 // last of all: after the other hooks (the core runs this one after them) and after onStateChange(CLOSED)
@@ -316,14 +314,6 @@ public class TetherConnection internal constructor(private val client: TetherCli
 
     private fun overrides(name: String, type: Class<*>): Boolean =
         listener.javaClass.getMethod(name, TetherConnection::class.java, type).declaringClass != Listener::class.java
-
-    /** With reconnect disabled, a default that would reconnect or stay down closes instead (as the core does). */
-    private fun defaults(d: CoreDecision): CoreDecision =
-        if (!client.reconnectEnabled && (d is CoreDecision.Reconnect || d is CoreDecision.ReconnectAfter || d is CoreDecision.StayDown)) {
-            CoreDecision.Close()
-        } else {
-            d
-        }
 
     /**
      * Runs a listener method whose throw cannot go through the core's hook path: it is logged and reported to

@@ -75,6 +75,28 @@ class FacadeSemanticsTest {
         }
     }
 
+    /**
+     * With reconnecting off, a listener that leaves the decision to Tether gets core's rule: the default Reconnect
+     * after a server's 1001 becomes Close, so the connection ends after one connection (issue 23: the facade no
+     * longer repeats that rule; it asks the core's HookScope.defaultDecision).
+     */
+    @Test
+    void withReconnectOffTheDefaultDecisionClosesAfterTheFirstDisconnect() throws Exception {
+        try (TestWebSocketServer server = TestWebSocketServer.withScript(c -> c.close(1001, "bye"))) {
+            CompletableFuture<ConnectionStatus> terminated = new CompletableFuture<>();
+            quick(server.url("/")).reconnect(false).listener(new Listener() {
+                @Override
+                public void onTerminate(TetherConnection c, ConnectionStatus status) {
+                    terminated.complete(status);
+                }
+            }).build().connect();
+            ConnectionStatus end = terminated.get(30, TimeUnit.SECONDS);
+            assertEquals(ConnectionStatus.Kind.CLOSED, end.getKind());
+            assertEquals(1001, end.getCode());
+            assertEquals(1, server.getConnections().size(), "no reconnect");
+        }
+    }
+
     /** A send refused at once (the connection closed) is complete, and failed, when it returns (the at-once path). */
     @Test
     void aSendAfterCloseFailsAtOnce() throws Exception {

@@ -34,6 +34,20 @@ public interface HookScope {
      */
     public fun enqueue(frame: Frame): kotlinx.coroutines.Deferred<Unit>
 
+    /**
+     * What Tether decides after [error] when no `onError` hook is set: [DefaultPolicy.onError] for this client (it
+     * knows whether the client has a connect provider), and [Decision.Close] where that would reconnect or stay down
+     * while reconnecting is off (`reconnect { enabled = false }`). For a hook that handles some errors and leaves the
+     * rest to Tether: `onError { e -> if (e is MyError) Decision.StayDown else defaultDecision(e) }`.
+     */
+    public fun defaultDecision(error: TetherException): Decision
+
+    /**
+     * What Tether decides after [disconnect] when no `onDisconnect` hook is set: [DefaultPolicy.onDisconnect], and
+     * [Decision.Close] where that would reconnect or stay down while reconnecting is off. See the other overload.
+     */
+    public fun defaultDecision(disconnect: Disconnect): Decision
+
     /** Queues a text frame; see [send]. */
     public suspend fun sendText(text: String) {
         send(Frame.Text(text))

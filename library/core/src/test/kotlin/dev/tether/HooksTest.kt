@@ -115,6 +115,35 @@ class HooksTest : FunSpec({
         }
     }
 
+    test("defaultDecision in a hook is what Tether decides without it: reconnect off turns Reconnect into Close") {
+        TestWebSocketServer.withScript { it.close(1001, "bye") }.use { server ->
+            val seen = CompletableDeferred<Decision>()
+            quickClient(server.url()) {
+                reconnect { enabled = false }
+                onDisconnect { d -> defaultDecision(d).also { seen.complete(it) } }
+            }.connect().use { conn ->
+                withTimeout(30.seconds) { seen.await() } shouldBe Decision.Close()
+                withTimeout(30.seconds) { conn.awaitClosed() }.code shouldBe 1001
+                server.connections.size shouldBe 1
+            }
+        }
+    }
+
+    test("defaultDecision for a 401 knows whether the client has a connect provider") {
+        TestWebSocketServer(handshakeHandler = { dev.tether.testkit.HandshakeResponse.refuse(401) }).start().use { server ->
+            for (provider in listOf(false, true)) {
+                val seen = CompletableDeferred<Decision>()
+                quickClient(server.url()) {
+                    if (provider) connectWith { it.defaults }
+                    onError { e -> defaultDecision(e).also { seen.complete(it) }; Decision.Close() }
+                }.connect().use { conn ->
+                    withTimeout(30.seconds) { seen.await() } shouldBe (if (provider) Decision.Reconnect else Decision.StayDown)
+                    withTimeout(30.seconds) { conn.awaitClosed() }
+                }
+            }
+        }
+    }
+
     test("onPong reports the round-trip time of keepalive pings") {
         TestWebSocketServer.echo().use { server ->
             val rtt = CompletableDeferred<kotlin.time.Duration?>()

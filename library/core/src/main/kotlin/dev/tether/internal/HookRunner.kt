@@ -300,11 +300,14 @@ internal class HookRunner(
             fallback()
         }
 
-    private fun defaultOnError(error: TetherException): Decision =
+    override fun defaultDecision(error: TetherException): Decision =
         reconnectEnabled(DefaultPolicy.onError(error, config.connectProvider != null))
 
-    private fun defaultOnDisconnect(disconnect: Disconnect): Decision =
-        reconnectEnabled(DefaultPolicy.onDisconnect(disconnect))
+    override fun defaultDecision(disconnect: Disconnect): Decision = reconnectEnabled(DefaultPolicy.onDisconnect(disconnect))
+
+    private fun defaultOnError(error: TetherException): Decision = defaultDecision(error)
+
+    private fun defaultOnDisconnect(disconnect: Disconnect): Decision = defaultDecision(disconnect)
 
     /** With reconnect disabled, a default that would reconnect or stay down closes instead: every wait ends. */
     private fun reconnectEnabled(d: Decision): Decision =
