@@ -3,6 +3,7 @@ package dev.tether.internal
 import dev.tether.TetherException.SendFailure
 import kotlinx.coroutines.withTimeoutOrNull
 import java.util.PriorityQueue
+import java.util.concurrent.atomic.AtomicBoolean
 import kotlin.time.Duration
 import kotlin.time.TimeSource
 
@@ -18,7 +19,7 @@ internal class Expiry(
 ) {
     private val queue = PriorityQueue<Queued>(compareBy { it.deadline })
     private val wake = Signal()
-    private val started = java.util.concurrent.atomic.AtomicBoolean()
+    private val started = AtomicBoolean()
     private var compactAt = COMPACT_AT
 
     /** [element] expires [ttl] from now unless the writer takes it first. */

@@ -1,6 +1,7 @@
 package dev.tether.internal
 
 import dev.tether.Connection
+import dev.tether.ConnectionEvent
 import dev.tether.ConnectionState
 import dev.tether.Decision
 import dev.tether.DefaultPolicy
@@ -8,7 +9,9 @@ import dev.tether.Disconnect
 import dev.tether.Frame
 import dev.tether.Handshake
 import dev.tether.HookScope
+import dev.tether.OverflowPolicy
 import dev.tether.TetherException
+import dev.tether.TetherImplementationOnly
 import dev.tether.WebSocketClientConfig
 import kotlinx.coroutines.CancellationException
 import kotlinx.coroutines.CompletableDeferred
@@ -16,6 +19,8 @@ import kotlinx.coroutines.Deferred
 import kotlinx.coroutines.asContextElement
 import kotlinx.coroutines.channels.Channel
 import kotlinx.coroutines.sync.Semaphore
+import java.util.concurrent.atomic.AtomicInteger
+import java.util.concurrent.atomic.AtomicLong
 import kotlin.time.Duration
 
 /**
@@ -23,7 +28,7 @@ import kotlin.time.Duration
  * reader. A hook that throws becomes [TetherException.HandlerFailed], decided by `onError`; a decision other than
  * Ignore goes to the supervisor as a [Command.Decide], tagged with the epoch the error happened in.
  */
-@OptIn(dev.tether.TetherImplementationOnly::class)
+@OptIn(TetherImplementationOnly::class)
 internal class HookRunner(
     private val config: WebSocketClientConfig,
     override val connection: Connection,
@@ -54,7 +59,7 @@ internal class HookRunner(
      * reports (dropped frames, failed sends) while fewer than [MAX_REPORTS]; past that they are skipped (a report is
      * still logged), never blocking the reader or a sender.
      */
-    private val observations = java.util.concurrent.atomic.AtomicInteger()
+    private val observations = AtomicInteger()
 
     private fun observe(event: Event, limit: Int) {
         if (observations.incrementAndGet() > limit || events.trySend(event).isFailure) {
@@ -97,7 +102,7 @@ internal class HookRunner(
         outbox.inFlight.incrementAndGet()
         if (priority.trySend(t).isFailure) {
             outbox.finished(t)
-            t.fail(dev.tether.TetherException.SendFailure.CLOSED)
+            t.fail(TetherException.SendFailure.CLOSED)
         }
         return t.written
     }
@@ -156,7 +161,7 @@ internal class HookRunner(
         if (hooks.onError != null) observe(Event.Error(error, epoch()), MAX_REPORTS)
     }
 
-    private val dropsWhileClosing = java.util.concurrent.atomic.AtomicLong()
+    private val dropsWhileClosing = AtomicLong()
 
     @Volatile
     private var lastDropWhileClosing: Frame? = null
@@ -175,7 +180,7 @@ internal class HookRunner(
 
     /** Hands a pong to `onPong` if set, like [observePing]. */
     fun observePong(payload: ByteArray, rtt: Duration?) {
-        eventSink.emit { dev.tether.ConnectionEvent.Pong(it, rtt) }
+        eventSink.emit { ConnectionEvent.Pong(it, rtt) }
         if (hooks.onPong != null) observe(Event.Pong(payload, rtt, epoch()), config.incomingBuffer.capacity)
     }
 
@@ -188,7 +193,7 @@ internal class HookRunner(
             if (events.trySend(Event.Message(frame, epoch())).isFailure) messagePermits.release()
             return true
         }
-        if (config.incomingBuffer.overflow == dev.tether.OverflowPolicy.SUSPEND) return false
+        if (config.incomingBuffer.overflow == OverflowPolicy.SUSPEND) return false
         report(TetherException.MessageDropped(frame))
         return true
     }

@@ -4,6 +4,7 @@ import dev.tether.Frame
 import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.StateFlow
 import java.util.concurrent.ConcurrentLinkedQueue
+import java.util.concurrent.atomic.AtomicBoolean
 import java.util.concurrent.atomic.AtomicInteger
 import java.util.concurrent.atomic.AtomicLong
 
@@ -26,7 +27,7 @@ internal class Inbox(
     /** Starts the delivery coroutine ([run]); called once, when the first message has to wait here. */
     private val startDelivery: () -> Unit,
 ) {
-    private val deliveryStarted = java.util.concurrent.atomic.AtomicBoolean()
+    private val deliveryStarted = AtomicBoolean()
 
     private val queue = ConcurrentLinkedQueue<Frame>()
 

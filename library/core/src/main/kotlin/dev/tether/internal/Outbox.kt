@@ -1,27 +1,35 @@
 package dev.tether.internal
 
 import dev.tether.BufferConfig
+import dev.tether.CloseCodes
+import dev.tether.ConnectionEvent
 import dev.tether.Frame
 import dev.tether.OverflowPolicy
 import dev.tether.TetherException
 import dev.tether.TetherException.SendFailure
+import kotlinx.coroutines.CancellationException
 import kotlinx.coroutines.CompletableDeferred
 import kotlinx.coroutines.channels.BufferOverflow
 import kotlinx.coroutines.channels.Channel
 import kotlinx.coroutines.channels.ChannelResult
+import kotlinx.coroutines.channels.ClosedSendChannelException
 import kotlinx.coroutines.channels.SendChannel
+import kotlinx.coroutines.selects.SelectClause2
+import java.util.concurrent.atomic.AtomicBoolean
 import java.util.concurrent.atomic.AtomicInteger
+import java.util.concurrent.atomic.AtomicIntegerFieldUpdater
+import kotlin.time.ComparableTimeMark
 
 /**
  * What every queued element shares: whether the writer has taken it or its time to live ran out first. Exactly one
  * of the two wins ([take] / [expire]), so a frame is never both written and reported expired.
  */
 internal abstract class Queued {
-    private val state = java.util.concurrent.atomic.AtomicInteger() // 0 waiting, 1 taken by the writer, 2 expired
+    private val state = AtomicInteger() // 0 waiting, 1 taken by the writer, 2 expired
 
     /** When its time to live runs out, or null for never. */
     @Volatile
-    var deadline: kotlin.time.ComparableTimeMark? = null
+    var deadline: ComparableTimeMark? = null
 
     /**
      * The writer takes it: [TAKEN] (write it), [EXPIRED_NOW] (its deadline has passed: it expires now, and the
@@ -55,7 +63,7 @@ internal abstract class Queued {
     fun countOut(): Boolean = COUNTED_OUT.compareAndSet(this, 0, 1)
 
     companion object {
-        private val COUNTED_OUT = java.util.concurrent.atomic.AtomicIntegerFieldUpdater.newUpdater(Queued::class.java, "countedOut")
+        private val COUNTED_OUT = AtomicIntegerFieldUpdater.newUpdater(Queued::class.java, "countedOut")
         const val TAKEN = 0
         const val EXPIRED_NOW = 1
         const val EXPIRED_BEFORE = 2
@@ -73,7 +81,7 @@ internal class Tracked(val frame: Frame, private val events: ConnectionEvents? =
 
     fun fail(reason: SendFailure, detail: String = reason.name) {
         if (written.completeExceptionally(TetherException.SendFailed(frame, reason, detail))) {
-            events?.emit { dev.tether.ConnectionEvent.SendFailed(it, reason) }
+            events?.emit { ConnectionEvent.SendFailed(it, reason) }
         }
     }
 }
@@ -97,7 +105,7 @@ internal class Outbox(
     /** Told when [inFlight] crosses a level (see [Depth]). */
     depthCrossed: (Int) -> Unit = {},
 ) {
-    private val overflowStarted = java.util.concurrent.atomic.AtomicBoolean()
+    private val overflowStarted = AtomicBoolean()
 
     @Volatile
     private var closed = false
@@ -159,11 +167,11 @@ internal class Outbox(
                 if (queuedBehindOverflow(counted)) return
                 if (dropNewest) {
                     val r = offerOrDropNewest(counted)
-                    if (r.isClosed) throw r.exceptionOrNull() ?: kotlinx.coroutines.channels.ClosedSendChannelException("the outbox is closed")
+                    if (r.isClosed) throw r.exceptionOrNull() ?: ClosedSendChannelException("the outbox is closed")
                 } else {
                     channel.send(counted)
                 }
-            } catch (e: kotlinx.coroutines.CancellationException) {
+            } catch (e: CancellationException) {
                 throw e // queued after all (the writer counts it out) or not (the channel's onUndeliveredElement did)
             } catch (e: Throwable) {
                 finished(counted)
@@ -177,7 +185,7 @@ internal class Outbox(
          * this connection: every frame then goes through the channel, first in, first out, and per-sender order
          * holds on every send path.
          */
-        override val onSend: kotlinx.coroutines.selects.SelectClause2<Frame, SendChannel<Frame>>
+        override val onSend: SelectClause2<Frame, SendChannel<Frame>>
             get() {
                 selectUsed = true
                 @Suppress("UNCHECKED_CAST")
@@ -199,7 +207,7 @@ internal class Outbox(
          * written first. The channel itself stays open until the client has ended, so the writer never fails on it.
          */
         override fun close(cause: Throwable?): Boolean {
-            onUserClose(dev.tether.CloseCodes.NORMAL, "")
+            onUserClose(CloseCodes.NORMAL, "")
             return true
         }
     }
@@ -217,10 +225,10 @@ internal class Outbox(
         if (queuedBehindOverflow(item)) return
         try {
             channel.send(item)
-        } catch (e: kotlinx.coroutines.channels.ClosedSendChannelException) {
+        } catch (e: ClosedSendChannelException) {
             finished(item)
             item.fail(SendFailure.CLOSED)
-        } catch (e: kotlinx.coroutines.CancellationException) {
+        } catch (e: CancellationException) {
             throw e // queued after all (the writer counts it out) or not (the channel's onUndeliveredElement did)
         } catch (e: Throwable) {
             finished(item)
@@ -298,7 +306,7 @@ internal class Outbox(
                 val head = synchronized(overflow) { overflow.firstOrNull() } ?: break
                 try {
                     channel.send(head)
-                } catch (e: kotlinx.coroutines.channels.ClosedSendChannelException) {
+                } catch (e: ClosedSendChannelException) {
                     failOverflow()
                     return
                 }

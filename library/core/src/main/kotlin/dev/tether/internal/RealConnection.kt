@@ -8,6 +8,7 @@ import dev.tether.Frame
 import dev.tether.OverflowPolicy
 import dev.tether.TetherException
 import dev.tether.TetherException.SendFailure
+import dev.tether.TetherImplementationOnly
 import dev.tether.WebSocketClientConfig
 import kotlinx.coroutines.CancellationException
 import kotlinx.coroutines.CompletableDeferred
@@ -57,7 +58,7 @@ import kotlin.time.TimeSource
  *
  * docs/architecture.md has the table of which piece owns which state and how the others read it.
  */
-@OptIn(ExperimentalCoroutinesApi::class, dev.tether.TetherImplementationOnly::class) // ReceiveChannel.isEmpty
+@OptIn(ExperimentalCoroutinesApi::class, TetherImplementationOnly::class) // ReceiveChannel.isEmpty
 internal class RealConnection private constructor(
     private val config: WebSocketClientConfig,
     private val timeSource: TimeSource.WithComparableMarks,

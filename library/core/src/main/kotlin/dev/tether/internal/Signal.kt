@@ -1,5 +1,6 @@
 package dev.tether.internal
 
+import kotlinx.coroutines.CancellableContinuation
 import kotlinx.coroutines.suspendCancellableCoroutine
 import java.util.concurrent.atomic.AtomicReference
 import kotlin.coroutines.resume
@@ -19,7 +20,7 @@ internal class Signal {
                 null -> if (state.compareAndSet(null, SET)) return
                 else -> if (state.compareAndSet(s, null)) {
                     @Suppress("UNCHECKED_CAST")
-                    (s as kotlinx.coroutines.CancellableContinuation<Unit>).resume(Unit)
+                    (s as CancellableContinuation<Unit>).resume(Unit)
                     return
                 }
             }

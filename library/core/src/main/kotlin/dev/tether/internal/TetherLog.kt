@@ -2,6 +2,7 @@ package dev.tether.internal
 
 import org.slf4j.Logger
 import org.slf4j.LoggerFactory
+import java.util.concurrent.ConcurrentHashMap
 
 /**
  * SLF4J logging with the client's error/info toggles; every line starts with `[id url]` (the connection's id and its
@@ -24,7 +25,7 @@ internal class TetherLog(private val errors: Boolean, private val info: Boolean,
         if (errors) logger.warn(prefix + message + (e?.let { ": ${it.message}" } ?: ""), e)
     }
 
-    private val windows = java.util.concurrent.ConcurrentHashMap<String, Window>()
+    private val windows = ConcurrentHashMap<String, Window>()
 
     private class Window {
         var start = 0L

@@ -1,6 +1,7 @@
 package dev.tether.internal
 
 import java.net.URI
+import java.net.URISyntaxException
 
 /** Validation of URLs and HTTP tokens used by the configuration. */
 internal object UrlCheck {
@@ -9,7 +10,7 @@ internal object UrlCheck {
         // message quotes its input, so only its reason and position are used.
         val uri = try {
             URI(url)
-        } catch (e: java.net.URISyntaxException) {
+        } catch (e: URISyntaxException) {
             throw IllegalArgumentException("$option is not a valid URL: ${e.reason} at index ${e.index}")
         }
         val scheme = uri.scheme?.lowercase()

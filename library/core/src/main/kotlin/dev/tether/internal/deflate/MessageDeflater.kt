@@ -1,5 +1,6 @@
 package dev.tether.internal.deflate
 
+import java.util.concurrent.locks.ReentrantLock
 import java.util.zip.Deflater
 
 /**
@@ -21,7 +22,7 @@ import java.util.zip.Deflater
 internal class MessageDeflater(private val params: DeflateParams, private val level: Int) {
     private var deflater: Deflater? = null
     private var buf = ByteArray(INITIAL)
-    private val lock = java.util.concurrent.locks.ReentrantLock()
+    private val lock = ReentrantLock()
 
     @Volatile
     private var closed = false

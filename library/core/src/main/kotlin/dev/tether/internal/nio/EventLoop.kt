@@ -1,5 +1,6 @@
 package dev.tether.internal.nio
 
+import dev.tether.internal.IoThread
 import kotlinx.coroutines.CoroutineDispatcher
 import org.slf4j.LoggerFactory
 import java.io.IOException
@@ -29,7 +30,7 @@ internal class EventLoop(val group: EventLoopGroup, val name: String) : Coroutin
     val selector: Selector = Selector.open()
     private val tasks = ConcurrentLinkedQueue<Runnable>()
     private val wakeupPending = AtomicBoolean()
-    private val thread = dev.tether.internal.IoThread(this, name).apply { isDaemon = true }
+    private val thread = IoThread(this, name).apply { isDaemon = true }
 
     /** Channels registered on this loop; guarded by the group's lock. */
     @Volatile

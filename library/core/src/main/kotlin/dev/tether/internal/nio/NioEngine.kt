@@ -1,6 +1,7 @@
 package dev.tether.internal.nio
 
 import dev.tether.ConnectRequest
+import dev.tether.ProxyConfig
 import dev.tether.TetherException
 import dev.tether.TetherException.ConnectFailure
 import dev.tether.engine.EngineSession
@@ -14,6 +15,7 @@ import kotlinx.coroutines.withContext
 import kotlinx.coroutines.withTimeoutOrNull
 import java.net.InetAddress
 import java.net.InetSocketAddress
+import java.net.Proxy
 import java.net.StandardSocketOptions
 import java.net.URI
 import java.net.UnknownHostException
@@ -107,16 +109,16 @@ internal class NioEngine(
     }
 
     /** The proxy for this attempt: the configured one, else the selector's choice (DIRECT: none). */
-    private fun proxyFor(uri: URI, host: String, port: Int, secure: Boolean): dev.tether.ProxyConfig? {
+    private fun proxyFor(uri: URI, host: String, port: Int, secure: Boolean): ProxyConfig? {
         settings.proxy?.let { return it }
         val selector = settings.proxySelector ?: return null
         // selectors know http/https/socket URIs, not ws/wss
         val asked = URI(if (secure) "https" else "http", null, host, port, null, null, null)
-        val chosen = selector.select(asked).firstOrNull { it.type() != java.net.Proxy.Type.DIRECT } ?: return null
+        val chosen = selector.select(asked).firstOrNull { it.type() != Proxy.Type.DIRECT } ?: return null
         val at = chosen.address() as? InetSocketAddress ?: return null
         return when (chosen.type()) {
-            java.net.Proxy.Type.HTTP -> dev.tether.ProxyConfig.http(at.hostString, at.port)
-            java.net.Proxy.Type.SOCKS -> dev.tether.ProxyConfig.socks5(at.hostString, at.port)
+            Proxy.Type.HTTP -> ProxyConfig.http(at.hostString, at.port)
+            Proxy.Type.SOCKS -> ProxyConfig.socks5(at.hostString, at.port)
             else -> null
         }
     }

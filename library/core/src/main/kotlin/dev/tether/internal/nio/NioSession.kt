@@ -5,14 +5,20 @@ import dev.tether.Handshake
 import dev.tether.TetherException
 import dev.tether.engine.EngineSettings
 import dev.tether.engine.EngineSupport
+import dev.tether.internal.DirectWrite
 import dev.tether.internal.MessageAssembler
+import dev.tether.internal.PeerClose
 import dev.tether.internal.RawFrame
 import dev.tether.internal.TransportSession
+import dev.tether.internal.UrgentControl
+import dev.tether.internal.WriteMark
+import dev.tether.internal.WriteProgress
 import dev.tether.internal.deflate.MessageDeflater
 import dev.tether.internal.deflate.MessageInflater
 import kotlinx.coroutines.CompletableDeferred
 import java.io.ByteArrayOutputStream
 import java.nio.ByteBuffer
+import javax.net.ssl.SSLException
 
 /**
  * One WebSocket connection of the NIO engine, from the upgrade on. Bytes from the [NioSocket] are parsed on the loop:
@@ -25,8 +31,8 @@ internal class NioSession(
     private val settings: EngineSettings,
     private val upgrade: Upgrade,
     private val url: String,
-) : FrameHandOff(HIGH_WATER, LOW_WATER), TransportSession, NioSocket.Listener, dev.tether.internal.DirectWrite, dev.tether.internal.PeerClose,
-    dev.tether.internal.UrgentControl, dev.tether.internal.WriteProgress {
+) : FrameHandOff(HIGH_WATER, LOW_WATER), TransportSession, NioSocket.Listener, DirectWrite, PeerClose,
+    UrgentControl, WriteProgress {
     lateinit var socket: NioSocket
     private val encoder = FrameEncoder()
 
@@ -158,7 +164,7 @@ internal class NioSession(
         parser.inflater?.release()
         deflater?.close()
         if (!outcome.isCompleted) {
-            val tlsCause = cause.cause as? javax.net.ssl.SSLException // e.g. a TLS 1.3 alert after our Finished
+            val tlsCause = cause.cause as? SSLException // e.g. a TLS 1.3 alert after our Finished
             outcome.completeExceptionally(
                 when {
                     cause is TetherException.ConnectFailed -> cause
@@ -201,7 +207,7 @@ internal class NioSession(
         } catch (e: TetherException) {
             return null
         }
-        if (socket.backlog == 0L) return dev.tether.internal.DirectWrite.WRITTEN // the common case: no marker
+        if (socket.backlog == 0L) return DirectWrite.WRITTEN // the common case: no marker
         val written = CompletableDeferred<Unit>()
         socket.flushMarker(written)
         return written
@@ -212,7 +218,7 @@ internal class NioSession(
         write(frame)
     }
 
-    override fun mark(): dev.tether.internal.WriteMark = socket.mark()
+    override fun mark(): WriteMark = socket.mark()
 
     override fun settle() = socket.settle()
 

@@ -3,12 +3,15 @@ package dev.tether.internal.nio
 import dev.tether.TetherException
 import dev.tether.internal.WriteMark
 import kotlinx.coroutines.CompletableDeferred
+import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.asExecutor
 import java.io.IOException
 import java.net.InetSocketAddress
 import java.nio.ByteBuffer
+import java.nio.channels.CancelledKeyException
 import java.nio.channels.SelectionKey
 import java.nio.channels.SocketChannel
+import java.util.concurrent.Executor
 import javax.net.ssl.SSLEngine
 
 /**
@@ -314,7 +317,7 @@ internal class NioSocket(
 private fun SelectionKey.addInterest(op: Int) {
     try {
         synchronized(this) { interestOps(interestOps() or op) }
-    } catch (e: java.nio.channels.CancelledKeyException) {
+    } catch (e: CancelledKeyException) {
         // the socket closed meanwhile (a key is cancelled only by close(), after it set `closed`): nothing to wait for;
         // a writer on a caller's thread must not get this exception (it fails the markers, not the caller)
     }
@@ -324,10 +327,10 @@ private fun SelectionKey.addInterest(op: Int) {
 private fun SelectionKey.removeInterest(op: Int) {
     try {
         synchronized(this) { interestOps(interestOps() and op.inv()) }
-    } catch (e: java.nio.channels.CancelledKeyException) {
+    } catch (e: CancelledKeyException) {
         // closed meanwhile, as for addInterest
     }
 }
 
 /** Where TLS delegated tasks run: the shared pool for blocking work (a trust check may block on the network). */
-private val TLS_TASKS: java.util.concurrent.Executor = kotlinx.coroutines.Dispatchers.IO.asExecutor()
+private val TLS_TASKS: Executor = Dispatchers.IO.asExecutor()

@@ -3,6 +3,7 @@ package dev.tether.internal.nio
 import dev.tether.ProxyConfig
 import dev.tether.TetherException
 import dev.tether.TetherException.ConnectFailure
+import dev.tether.engine.TetherEngineApi
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.runInterruptible
 import java.io.IOException
@@ -42,7 +43,7 @@ internal object ProxyTunnel {
         }
     }
 
-    @OptIn(dev.tether.engine.TetherEngineApi::class)
+    @OptIn(TetherEngineApi::class)
     private fun refused(url: String, status: Int, what: String): TetherException.ConnectFailed =
         TetherException.ConnectFailed(url, ConnectFailure.PROXY, IOException(what), proxyStatus = status)
 

@@ -2,10 +2,11 @@ package dev.tether.internal.nio
 
 import dev.tether.CompressionConfig
 import dev.tether.ConnectRequest
+import dev.tether.TetherException
 import dev.tether.internal.deflate.DeflateNegotiation
 import dev.tether.internal.deflate.DeflateParams
-import dev.tether.TetherException
 import java.net.URI
+import java.net.URLDecoder
 import java.security.MessageDigest
 import java.security.SecureRandom
 import java.util.Base64
@@ -44,7 +45,7 @@ internal class Upgrade(
         if (userAgent != null && "user-agent" !in user) sb.append("User-Agent: ").append(userAgent).append("\r\n")
         val userInfo = uri.rawUserInfo
         if (userInfo != null && "authorization" !in user) {
-            val decoded = java.net.URLDecoder.decode(userInfo, "UTF-8")
+            val decoded = URLDecoder.decode(userInfo, "UTF-8")
             sb.append("Authorization: Basic ")
                 .append(Base64.getEncoder().encodeToString(decoded.toByteArray(Charsets.UTF_8))).append("\r\n")
         }
