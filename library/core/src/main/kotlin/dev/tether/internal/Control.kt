@@ -11,8 +11,8 @@ import kotlin.time.Duration
 import kotlin.time.TimeSource
 
 /**
- * What the application asks of a connection's supervisor, and what holds it: the command queue, the holds (pause,
- * gate, idleness) and the close request. Callers on any thread change a hold, then queue [Command.Lifecycle]; the
+ * What the application asks of a connection's supervisor, and what holds it: the command queue, the holds ([Holds]:
+ * pause, gate, idleness) and the close request. Callers on any thread change a hold, then queue [Command.Lifecycle]; the
  * supervisor reads a command, then looks at the holds ([verdict]): so a change is never lost between the supervisor's
  * look and its next wait. A close is queued after its deadline is marked, so the supervisor and every closing step see
  * the same deadline ([closeBudget]).
@@ -39,18 +39,8 @@ internal class Control(
 ) {
     private val commands = Channel<Command>(Channel.UNLIMITED)
 
-    @Volatile
-    private var pausedByUser = false
-
-    @Volatile
-    private var gateOpen = !gated
-
-    @Volatile
-    private var idle = false
-
-    /** Set when the attempt count must start again (resume, the gate opening: a network-available signal). */
-    @Volatile
-    private var resetAttempts = false
+    /** The holds (pause, gate, idleness) and the attempt-count reset. */
+    private val holds = Holds(gated)
 
     /** When the first close was asked for: the close timeout runs from there. */
     private val closeAsked = AtomicReference<ComparableTimeMark?>()
@@ -89,38 +79,31 @@ internal class Control(
 
     /** `pause()`. */
     fun pause() {
-        pausedByUser = true
+        holds.pause()
         commands.trySend(Command.Lifecycle)
     }
 
     /** `resume()`: ends the application's pause and an idle one; the attempt count starts again. */
     fun resume() {
-        pausedByUser = false
-        idle = false
-        resetAttempts = true
+        holds.resume()
         commands.trySend(Command.Lifecycle)
     }
 
     /** The gate's value changed (its collector, one coroutine): opening starts the attempt count again. */
     fun gate(open: Boolean) {
-        if (open && !gateOpen) resetAttempts = true // e.g. the network came back: start afresh
-        gateOpen = open
+        holds.gate(open)
         commands.trySend(Command.Lifecycle)
     }
 
     /** The session found the connection idle for `idleTimeout`: the supervisor then pauses it. */
     fun wentIdle() {
-        idle = true
+        holds.wentIdle()
         commands.trySend(Command.Lifecycle)
     }
 
     /** Application traffic: ends an idle pause. */
     fun activity() {
-        if (idle) {
-            idle = false
-            resetAttempts = true
-            commands.trySend(Command.Lifecycle)
-        }
+        if (holds.activity()) commands.trySend(Command.Lifecycle)
     }
 
     /** `reconnect()`. */
@@ -150,12 +133,7 @@ internal class Control(
     }
 
     /** Why the connection must not run now, or null. */
-    fun holdReason(): PauseReason? = when {
-        pausedByUser -> PauseReason.PAUSED
-        !gateOpen -> PauseReason.GATE
-        idle -> PauseReason.IDLE
-        else -> null
-    }
+    fun holdReason(): PauseReason? = holds.reason()
 
     /** True when no `reconnect()` came since the supervisor went Down: `awaitConnected` then fails at once. */
     val downUntouched: Boolean get() = reconnectCalls.get() == reconnectsSeenWhenDown
@@ -172,16 +150,10 @@ internal class Control(
     fun poll(): Command? = commands.tryReceive().getOrNull()
 
     /** True (once) when the attempt count must start again. */
-    fun takeReset(): Boolean {
-        if (!resetAttempts) return false
-        resetAttempts = false
-        return true
-    }
+    fun takeReset(): Boolean = holds.takeReset()
 
     /** The attempt count starts again at the next attempt (after a pause). */
-    fun resetLater() {
-        resetAttempts = true
-    }
+    fun resetLater() = holds.resetLater()
 
     /** The supervisor goes Down: `reconnect()` calls from now on count for [downUntouched]. */
     fun goingDown() {
