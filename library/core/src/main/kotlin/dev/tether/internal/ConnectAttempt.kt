@@ -6,7 +6,6 @@ import dev.tether.ConnectionState
 import dev.tether.TetherException
 import dev.tether.WebSocketClientConfig
 import kotlinx.coroutines.CancellationException
-import kotlinx.coroutines.CoroutineName
 import kotlinx.coroutines.CoroutineScope
 import kotlinx.coroutines.ExperimentalCoroutinesApi
 import kotlinx.coroutines.TimeoutCancellationException
@@ -30,25 +29,24 @@ internal sealed class Outcome {
  * One connect attempt, for the [Supervisor]: the connect provider, the upgrade through the [Transport], all within
  * `connectTimeout`, in a child coroutine (`tether-connect`) while the supervisor's coroutine keeps reading [Control]'s
  * commands (the connecting column of its table). The session an attempt opened never leaks: an attempt that is
- * cancelled or times out just as the engine answers closes it.
+ * cancelled or times out just as the engine answers closes it. Made for each attempt, so an idle connection does not
+ * hold one.
  */
 internal class ConnectAttempt(
     private val config: WebSocketClientConfig,
     private val control: Control,
     private val log: TetherLog,
     private val events: ConnectionEvents,
-    private val id: String,
+    /** The frame trace, with `traceFrames` only. */
+    private val trace: FrameTrace?,
 ) {
-    private val trace: FrameTrace? =
-        if (config.traceFrames) FrameTrace(id, config.traceBinaryPayloads, config.sensitiveHeaders, config.safeToLogHeaders) else null
-
     /** Connects, reading commands meanwhile: a close (or a hook's StayDown for [epoch]) cancels the attempt. */
     @OptIn(ExperimentalCoroutinesApi::class) // getCompleted
     suspend fun run(transport: Transport, attempt: Int, scope: CoroutineScope, epoch: Int): Outcome {
         // The session the engine opened, as soon as it did: an attempt cancelled (or timed out) just as the engine
         // hands it back completes without it, and it must then be closed here, or its socket stays open for good.
         val opened = AtomicReference<TransportSession?>()
-        val pending = scope.async(CoroutineName("tether-connect")) {
+        val pending = scope.async(CoroutineNames.CONNECT) {
             try {
                 Outcome.Ok(connectOnce(transport, attempt, scope, opened))
             } catch (e: TetherException) {

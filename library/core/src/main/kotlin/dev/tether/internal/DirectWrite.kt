@@ -29,6 +29,11 @@ internal interface UrgentControl {
     suspend fun sendControl(frame: RawFrame)
 }
 
+/** Sends the ping or pong [frame] ahead of queued data when the session can ([UrgentControl]), else in line. */
+internal suspend fun TransportSession.sendControl(frame: RawFrame) {
+    if (this is UrgentControl) sendControl(frame) else send(frame)
+}
+
 /** A position in a session's outgoing stream (see [WriteProgress]). */
 internal class WriteMark {
     /** True once every byte queued before this mark is on the socket. */

@@ -7,7 +7,7 @@ import kotlinx.coroutines.CompletableDeferred
 import kotlinx.coroutines.Deferred
 import kotlinx.coroutines.delay
 import kotlinx.coroutines.withTimeoutOrNull
-import java.util.concurrent.atomic.AtomicBoolean
+import java.util.concurrent.atomic.AtomicIntegerFieldUpdater
 import kotlin.time.Duration.Companion.milliseconds
 
 /**
@@ -26,8 +26,12 @@ internal class DirectWrites(
     private val connectDone: Deferred<Unit>,
     private val signals: SessionSignals,
 ) {
-    /** Held while a direct write hands its frame to the session; the writer waits for it before a close frame. */
-    private val direct = AtomicBoolean()
+    /**
+     * The guard: 1 while a direct write hands its frame to the session; the writer waits for it before a close frame.
+     * A field with an updater, not an AtomicBoolean: an idle connection then holds one object less.
+     */
+    @Volatile
+    private var direct: Int = 0
 
     /** Set by the writer when `onConnect`'s time (connectTimeout) ran out before it returned. */
     @Volatile
@@ -51,14 +55,14 @@ internal class DirectWrites(
     suspend fun tryWriteNow(frame: Frame): Boolean {
         if (!open()) return false
         if (observed?.hasDirectWrite == true) return writeNowAndWait(frame)
-        if (!direct.compareAndSet(false, true)) return false
+        if (!GUARD.compareAndSet(this, 0, 1)) return false
         try {
             if (signals.closing || outbox.inFlight.get() != 0) return false
             session.send(frame.toRaw())
         } catch (e: TetherException) {
             return false
         } finally {
-            direct.set(false)
+            direct = 0
         }
         try {
             session.flush()
@@ -98,7 +102,7 @@ internal class DirectWrites(
      * [DIRECT_WAIT]: the session is then shut, which fails that write honestly (it was not written).
      */
     suspend fun awaitIdle() {
-        withTimeoutOrNull(DIRECT_WAIT) { while (direct.get()) delay(1) }
+        withTimeoutOrNull(DIRECT_WAIT) { while (direct != 0) delay(1) }
     }
 
     private fun open(): Boolean = !signals.closing && outbox.inFlight.get() == 0 && !outbox.selectUsed && onConnectPhaseOver
@@ -137,12 +141,12 @@ internal class DirectWrites(
     private fun handOver(frame: Frame): CompletableDeferred<Unit>? {
         val writer = session as? DirectWrite ?: return null
         if (!open()) return null
-        if (!direct.compareAndSet(false, true)) return null
+        if (!GUARD.compareAndSet(this, 0, 1)) return null
         try {
             if (signals.closing || outbox.inFlight.get() != 0) return null
             return writer.writeNow(frame.toRaw())
         } finally {
-            direct.set(false)
+            direct = 0
         }
     }
 
@@ -150,6 +154,8 @@ internal class DirectWrites(
         TetherException.SendFailed(frame, SendFailure.CONNECTION_LOST, LOST_BEFORE_WRITTEN)
 
     private companion object {
+        val GUARD: AtomicIntegerFieldUpdater<DirectWrites> = AtomicIntegerFieldUpdater.newUpdater(DirectWrites::class.java, "direct")
+
         /** The longest a closing writer waits for a direct write to finish handing its frame over. */
         val DIRECT_WAIT = 1000.milliseconds
 

@@ -21,8 +21,8 @@ internal class Keepalive(
     private val hooks: HookRunner,
     private val inbox: Inbox,
     private val timeSource: TimeSource.WithComparableMarks,
-    /** Sends a ping ahead of queued data. */
-    private val sendControl: suspend (RawFrame) -> Unit,
+    /** Where pings go, ahead of queued data ([sendControl]). */
+    private val session: TransportSession,
     /** When the reader last took any frame; null unless `livenessFromAnyFrame`, which then counts as proof of life. */
     private val lastInbound: () -> ComparableTimeMark?,
 ) {
@@ -54,7 +54,7 @@ internal class Keepalive(
             val payload = ByteBuffer.allocate(8).putLong(++seq).array()
             val sentAt = timeSource.markNow()
             try {
-                sendControl(RawFrame(RawFrame.PING, true, 0, payload)) // the pong timer starts now, whatever is queued
+                session.sendControl(RawFrame(RawFrame.PING, true, 0, payload)) // the pong timer starts now, whatever is queued
             } catch (e: TetherException) {
                 return e // the socket closed under us: the reader reports the same
             }

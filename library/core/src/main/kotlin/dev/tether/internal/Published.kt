@@ -12,9 +12,9 @@ import kotlinx.coroutines.flow.asStateFlow
  */
 internal class Published(private val events: ConnectionEvents) {
     /** The state before the first attempt; the first attempt reuses it, so the state flow tells it once. */
-    val initial: ConnectionState = ConnectionState.Connecting(0)
+    val initial: ConnectionState get() = INITIAL
 
-    private val flow = MutableStateFlow(initial)
+    private val flow = MutableStateFlow(INITIAL)
 
     /** The state, conflated, for `Connection.state`. */
     val state: StateFlow<ConnectionState> = flow.asStateFlow()
@@ -43,4 +43,9 @@ internal class Published(private val events: ConnectionEvents) {
     /** Set once at the end ([RealConnection.finish]): from here on every send fails with `CLOSED`. */
     @Volatile
     var terminated: Boolean = false
+
+    private companion object {
+        /** One instance for every connection (states are immutable): a later `Connecting(0)` is never this one. */
+        val INITIAL: ConnectionState = ConnectionState.Connecting(0)
+    }
 }

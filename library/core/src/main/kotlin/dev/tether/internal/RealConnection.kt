@@ -12,7 +12,6 @@ import dev.tether.TetherImplementationOnly
 import dev.tether.WebSocketClientConfig
 import kotlinx.coroutines.CancellationException
 import kotlinx.coroutines.CompletableDeferred
-import kotlinx.coroutines.CoroutineName
 import kotlinx.coroutines.CoroutineScope
 import kotlinx.coroutines.CoroutineStart
 import kotlinx.coroutines.Deferred
@@ -85,7 +84,7 @@ internal class RealConnection private constructor(
         expiring = { q -> sends.queuedFromOutgoing(q) }, // a frame on outgoing is traffic too
         onUntrackedDrop = { frame, reason -> hooks.report(TetherException.SendFailed(frame, reason)) },
         onUserClose = { code, reason -> control.requestClose(code, reason) },
-        startOverflow = { overflowJob = connectionScope.launch(CoroutineName("tether-overflow")) { outbox.runOverflow() } },
+        startOverflow = { overflowJob = connectionScope.launch(CoroutineNames.OVERFLOW) { outbox.runOverflow() } },
         depthCrossed = { depth -> eventSink.emit { ConnectionEvent.OutboxDepth(it, depth, config.outgoingBuffer.capacity) } },
     )
     private val hooks = HookRunner(
@@ -94,7 +93,7 @@ internal class RealConnection private constructor(
         decided = { control.decide(it) },
         closing = { control.closing },
     )
-    private val sends = SendPath(config, published, outbox, hooks, eventSink, control, activity, timeSource) { connectionScope }
+    private val sends = SendPath(config, published, outbox, hooks, eventSink, control, activity, timeSource)
 
     private val incomingChannel: Channel<Frame> = Channel<Frame>(
         capacity = config.incomingBuffer.capacity,
@@ -139,12 +138,17 @@ internal class RealConnection private constructor(
         dropped = { hooks.report(TetherException.MessageDropped(it)) },
         maxFrames = maxOf(config.incomingBuffer.capacity, READ_AHEAD_FRAMES),
         maxBytes = READ_AHEAD_BYTES,
-        startDelivery = { deliveryJob = connectionScope.launch(CoroutineName("tether-delivery")) { inbox.run() } },
+        startDelivery = { deliveryJob = connectionScope.launch(CoroutineNames.DELIVERY) { inbox.run() } },
     )
 
     private val supervisor = Supervisor(
         config, control, published, hooks, eventSink, log, outbox, inbox, activity,
-        ConnectAttempt(config, control, log, eventSink, id), fleet, timeSource,
+        trace = if (config.traceFrames) {
+            FrameTrace(id, config.traceBinaryPayloads, config.sensitiveHeaders, config.safeToLogHeaders)
+        } else {
+            null
+        },
+        fleet, timeSource,
         allTaken = { inbox.backlog == 0 && (if (config.hooks.consumesFrames) hooks.idleForMessages else incomingChannel.isEmpty) },
     )
 
@@ -231,7 +235,7 @@ internal class RealConnection private constructor(
     private suspend fun supervise(transport: Transport) {
         // Hooks run outside the connection's job: a hook that blocks or ignores cancellation cannot hold close().
         val hooksScope = CoroutineScope(
-            currentCoroutineContext().minusKey(Job) + Job() + CoroutineName("tether-hooks") +
+            currentCoroutineContext().minusKey(Job) + Job() + CoroutineNames.HOOKS +
                 (config.hookDispatcher ?: EmptyCoroutineContext),
         )
         val hookJob = hooksScope.launch { hooks.run() }
@@ -239,7 +243,7 @@ internal class RealConnection private constructor(
         try {
             coroutineScope {
                 val gateJob = config.gate?.let { gate ->
-                    launch(CoroutineName("tether-gate")) {
+                    launch(CoroutineNames.GATE) {
                         gate.collect { open -> control.gate(open) }
                     }
                 }
@@ -331,7 +335,7 @@ internal class RealConnection private constructor(
             }
             // started only once everything it may touch is in place: its coroutines can run on another thread at once
             connection.job = scope.launch(
-                CoroutineName("tether-connection") + connection.inside.asContextElement(connection),
+                CoroutineNames.CONNECTION + connection.inside.asContextElement(connection),
                 start = CoroutineStart.LAZY,
             ) {
                 connection.supervise(transport)
@@ -339,6 +343,7 @@ internal class RealConnection private constructor(
             connection.connectionScope = CoroutineScope(
                 scope.coroutineContext + connection.job + connection.inside.asContextElement(connection),
             )
+            connection.sends.scope = connection.connectionScope
             connection.job.invokeOnCompletion {
                 connection.decided.complete(ConnectionState.Closed(CloseCodes.ABNORMAL, "cancelled", null))
                 connection.terminal.complete(ConnectionState.Closed(CloseCodes.ABNORMAL, "cancelled", null))

@@ -10,7 +10,6 @@ import dev.tether.TetherException.SendFailure
 import dev.tether.WebSocketClientConfig
 import kotlinx.coroutines.CancellationException
 import kotlinx.coroutines.CompletableDeferred
-import kotlinx.coroutines.CoroutineName
 import kotlinx.coroutines.CoroutineScope
 import kotlinx.coroutines.Deferred
 import kotlinx.coroutines.Job
@@ -39,12 +38,18 @@ internal class SendPath(
     /** Application traffic, with `idleTimeout` only. */
     private val activity: Activity?,
     private val timeSource: TimeSource.WithComparableMarks,
-    /** The connection's scope, for the expiry sweeper (in place before anyone can send). */
-    private val scope: () -> CoroutineScope,
 ) {
-    private val expiry: Expiry by lazy { // only connections that use a time to live pay for it
-        Expiry(timeSource, start = ::startExpiry, expired = { outbox.expired(it) })
-    }
+    /** The connection's scope, for the expiry sweeper: set as the connection starts, before anyone can send. */
+    lateinit var scope: CoroutineScope
+
+    /** Made with the first frame that has a time to live: only connections that use one pay for it. */
+    @Volatile
+    private var expiryOrNull: Expiry? = null
+
+    private val expiry: Expiry
+        get() = expiryOrNull ?: synchronized(this) {
+            expiryOrNull ?: Expiry(timeSource, start = ::startExpiry, expired = { outbox.expired(it) }).also { expiryOrNull = it }
+        }
 
     /** The expiry sweeper, once a frame with a time to live was queued; it loops until [stopExpiry] cancels it. */
     @Volatile
@@ -54,7 +59,7 @@ internal class SendPath(
     private var expiryStopped = false
 
     private fun startExpiry() = synchronized(this) {
-        if (!expiryStopped) expiryJob = scope().launch(CoroutineName("tether-expiry")) { expiry.run() }
+        if (!expiryStopped) expiryJob = scope.launch(CoroutineNames.EXPIRY) { expiry.run() }
     }
 
     /** Stops the expiry sweeper for good (it sleeps until the next deadline for ever: the connection would never end). */

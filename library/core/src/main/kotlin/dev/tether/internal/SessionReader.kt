@@ -25,8 +25,6 @@ internal class SessionReader(
     private val keepalive: Keepalive?,
     private val activity: Activity?,
     private val timeSource: TimeSource.WithComparableMarks,
-    /** Sends a control frame (the pong) ahead of queued data. */
-    private val sendControl: suspend (RawFrame) -> Unit,
 ) {
     /** Set once the reader handed a message to the application on this connection. */
     @Volatile
@@ -70,7 +68,7 @@ internal class SessionReader(
                     null -> Unit
                     is Frame.Ping -> {
                         // Answered here, before the next frame is read: ahead of anything queued after it arrived.
-                        sendControl(RawFrame(RawFrame.PONG, true, 0, item.data)) // ahead of queued data, never behind it
+                        session.sendControl(RawFrame(RawFrame.PONG, true, 0, item.data)) // ahead of queued data, never behind it
                         hooks.observePing(item.data)
                     }
                     is Frame.Pong -> if (keepalive != null) keepalive.pong(item.data) else hooks.observePong(item.data, null)

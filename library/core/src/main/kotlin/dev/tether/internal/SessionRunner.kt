@@ -1,13 +1,13 @@
 package dev.tether.internal
 
 import dev.tether.CloseCodes
+import dev.tether.ConnectionState
 import dev.tether.Decision
 import dev.tether.Disconnect
 import dev.tether.Frame
 import dev.tether.PauseReason
 import dev.tether.WebSocketClientConfig
 import kotlinx.coroutines.CompletableDeferred
-import kotlinx.coroutines.CoroutineName
 import kotlinx.coroutines.Deferred
 import kotlinx.coroutines.cancelChildren
 import kotlinx.coroutines.channels.Channel
@@ -27,7 +27,7 @@ internal class SessionResult(val disconnect: Disconnect, val forced: Decision?, 
  * draining the outbox), the keepalive ([Keepalive], `tether-keepalive`) and the idle watch (`tether-idle`); senders on
  * their own threads write through [DirectWrites]. Whatever ends the session first wins (the peer, the socket, or a
  * [Command] from the supervisor's queue, read here while the session runs); then [SessionClosing] runs the matching
- * sequence, bounded by [closeBudget], and the socket is shut. Returns exactly one [SessionResult].
+ * sequence, bounded by the close budget ([Control.closeBudget]), and the socket is shut. Returns exactly one [SessionResult].
  *
  * Order on the wire: frames `onConnect` sends ([priority]) go first; the outbox and direct writes wait until
  * `onConnect` has returned ([connectDone]).
@@ -39,31 +39,29 @@ internal class SessionRunner(
     priority: Channel<Tracked>?,
     connectDone: Deferred<Unit>,
     hooks: HookRunner,
-    inbox: Inbox,
+    private val inbox: Inbox,
     /** The command queue and the holds: read here while connected (the connected column of its table). */
     private val control: Control,
     private val epoch: Int,
-    /** The time left for a closing sequence that starts now: until the close deadline, or a full close timeout. */
-    closeBudget: () -> Duration,
-    onClosing: (code: Int, reason: String) -> Unit,
+    /** Where `Closing` is told (a close of the client). */
+    private val published: Published,
     /** Application traffic, with `idleTimeout` only. */
     private val activity: Activity?,
     private val timeSource: TimeSource.WithComparableMarks,
-    log: TetherLog,
+    private val log: TetherLog,
     /** True once the application has taken every message handed to it (incoming or the hooks, and the read-ahead). */
-    allTaken: () -> Boolean = { true },
+    private val allTaken: () -> Boolean = { true },
 ) {
+    // An idle connection holds one of these per connection: each field is a cost (see benchmarks, idle).
     private val signals = SessionSignals()
     private val direct = DirectWrites(session, outbox, connectDone, signals)
-    private val observed = session as? ObservedSession
     private val keepalive: Keepalive? = if (config.pingInterval.isPositive()) {
-        Keepalive(config, hooks, inbox, timeSource, ::sendControl) { reader.lastInbound }
+        Keepalive(config, hooks, inbox, timeSource, session) { reader.lastInbound }
     } else {
         null
     }
-    private val reader = SessionReader(config, session, hooks, inbox, signals, keepalive, activity, timeSource, ::sendControl)
+    private val reader = SessionReader(config, session, hooks, inbox, signals, keepalive, activity, timeSource)
     private val writer = SessionWriter(config, session, outbox, priority, connectDone, signals, direct, control, timeSource, log)
-    private val closing = SessionClosing(session, signals, direct, reader, inbox, closeBudget, onClosing, log, allTaken)
 
     suspend fun run(): SessionResult = try {
         runSession()
@@ -101,16 +99,23 @@ internal class SessionRunner(
 
     private suspend fun runSession(): SessionResult = coroutineScope {
         val startedAt = timeSource.markNow()
-        launch(CoroutineName("tether-reader")) { reader.run() }
-        val writerJob = launch(CoroutineName("tether-writer")) { writer.run() }
+        launch(CoroutineNames.READER) { reader.run() }
+        val writerJob = launch(CoroutineNames.WRITER) { writer.run() }
         val keepaliveJob = keepalive?.let { k ->
-            launch(CoroutineName("tether-keepalive")) { signals.ending.complete(Ending.Lost(k.run())) }
+            launch(CoroutineNames.KEEPALIVE) { signals.ending.complete(Ending.Lost(k.run())) }
         }
-        val idle = config.idleTimeout?.let { t -> launch(CoroutineName("tether-idle")) { idleLoop(t) } }
+        val idle = config.idleTimeout?.let { t -> launch(CoroutineNames.IDLE) { idleLoop(t) } }
 
         val first = firstEnding()
         keepaliveJob?.cancel()
         idle?.cancel()
+        // made only now: a live connection does not carry its closing sequence
+        val closing = SessionClosing(
+            session, signals, direct, reader, inbox,
+            closeBudget = { control.closeBudget(config.closeTimeout) },
+            onClosing = { code, reason -> published.set(ConnectionState.Closing(code, reason)) },
+            log, allTaken,
+        )
         val disconnect = closing.close(first, writerJob, startedAt)
         coroutineContext.cancelChildren()
         session.abort()
@@ -134,11 +139,6 @@ internal class SessionRunner(
             }
             delay(left)
         }
-    }
-
-    private suspend fun sendControl(frame: RawFrame) {
-        val o = observed
-        if (o != null) o.sendControl(frame) else session.send(frame)
     }
 }
 

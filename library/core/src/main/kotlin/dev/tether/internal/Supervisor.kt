@@ -40,7 +40,8 @@ internal class Supervisor(
     private val outbox: Outbox,
     private val inbox: Inbox,
     private val activity: Activity?,
-    private val connectAttempt: ConnectAttempt,
+    /** The frame trace, with `traceFrames` only. */
+    private val trace: FrameTrace?,
     private val fleet: Fleet,
     private val timeSource: TimeSource.WithComparableMarks,
     /** True once the application has taken every message handed to it (incoming or the hooks, and the read-ahead). */
@@ -73,7 +74,7 @@ internal class Supervisor(
             published.set(
                 if (attempt == 0 && published.current === published.initial) published.initial else ConnectionState.Connecting(attempt),
             )
-            val next: Next = when (val outcome = connectAttempt.run(transport, attempt, scope, published.epoch)) {
+            val next: Next = when (val outcome = ConnectAttempt(config, control, log, events, trace).run(transport, attempt, scope, published.epoch)) {
                 is Outcome.Stopped -> Next.Stop(outcome.closed)
                 is Outcome.Held -> Next.Go(attempt)
                 is Outcome.Down -> stayDown(outcome.cause, null)
@@ -132,8 +133,7 @@ internal class Supervisor(
             inbox = inbox,
             control = control,
             epoch = ++published.epoch,
-            closeBudget = ::closeBudget,
-            onClosing = { code, reason -> published.set(ConnectionState.Closing(code, reason)) },
+            published = published,
             activity = activity,
             timeSource = timeSource,
             log = log,

@@ -3,7 +3,6 @@ package dev.tether.internal
 import dev.tether.Connection
 import kotlinx.coroutines.CancellationException
 import kotlinx.coroutines.CoroutineDispatcher
-import kotlinx.coroutines.CoroutineName
 import kotlinx.coroutines.CoroutineScope
 import kotlinx.coroutines.CoroutineStart
 import kotlinx.coroutines.Dispatchers
@@ -48,7 +47,7 @@ internal class Watchers(private val log: TetherLog) {
         if (watchers.isEmpty()) return
         val job = SupervisorJob(scope.coroutineContext[Job])
         this.job = job
-        val watchScope = CoroutineScope(job + dispatcher + CoroutineName("tether-watcher"))
+        val watchScope = CoroutineScope(job + dispatcher + CoroutineNames.WATCHER)
         for (watcher in watchers) {
             watchScope.launch(start = CoroutineStart.UNDISPATCHED) {
                 try {

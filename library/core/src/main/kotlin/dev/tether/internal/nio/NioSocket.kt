@@ -28,7 +28,7 @@ internal class NioSocket(
     private val tls: TlsLayer?,
     private val listener: Listener,
     private val url: String,
-) : IoHandler {
+) : IoHandler, SocketWrites.Host {
     /** Events from the socket, all on the loop thread. */
     interface Listener {
         /** TCP (and TLS) are up: the upgrade request may be written. */
@@ -50,24 +50,24 @@ internal class NioSocket(
     private var closed: TetherException? = null
 
     /** The write side: queued from any thread, written by whoever holds its guard. */
-    private val writes = SocketWrites(
-        loop, channel, tls,
-        object : SocketWrites.Host {
-            override val failure: TetherException? get() = closed
-            override val writable: Boolean get() = open && closed == null
+    private val writes = SocketWrites(loop, channel, tls, this)
 
-            override fun socketFull() {
-                key?.addInterest(SelectionKey.OP_WRITE)
-                if (!loop.inLoop) loop.selector.wakeup()
-            }
+    // ---- what the write side needs of its socket (SocketWrites.Host) ----
 
-            override fun writeFailed(e: IOException) = close(lost(e))
+    override val failure: TetherException? get() = closed
 
-            override fun handshakeMessageSent() {
-                loop.execute { if (closed == null && tls!!.hasBufferedInput) unwrap(tls, EMPTY) }
-            }
-        },
-    )
+    override val writable: Boolean get() = open && closed == null
+
+    override fun socketFull() {
+        key?.addInterest(SelectionKey.OP_WRITE)
+        if (!loop.inLoop) loop.selector.wakeup()
+    }
+
+    override fun writeFailed(e: IOException) = close(lost(e))
+
+    override fun handshakeMessageSent() {
+        loop.execute { if (closed == null && tls!!.hasBufferedInput) unwrap(tls, EMPTY) }
+    }
 
     /** The negotiated TLS version, or null without TLS. */
     val tlsProtocol: String? get() = tls?.protocol
