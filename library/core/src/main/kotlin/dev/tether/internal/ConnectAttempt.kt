@@ -95,7 +95,8 @@ internal class ConnectAttempt(
                     }
                 } ?: defaults
                 url = request.url
-                log.info("connecting to ${Redaction.url(request.url)} (attempt $attempt)")
+                // the log line's prefix names the configured URL: only a different one (from a connect provider) is told
+                log.info("connecting" + (if (request.url != config.url) " to ${Redaction.url(request.url)}" else "") + " (attempt $attempt)")
                 trace?.request(request.url, request.headers)
                 val session = transport.open(request, scope)
                 opened.set(session)

@@ -226,7 +226,7 @@ internal class RealConnection private constructor(
         job.invokeOnCompletion { latch.countDown() }
         val limit = config.closeTimeout + CLOSE_SLACK * 2
         if (!latch.await(limit.inWholeMilliseconds, TimeUnit.MILLISECONDS)) {
-            log.error("close() stopped waiting after $limit: the connection's dispatcher may be blocked by the caller")
+            log.error("close() stopped waiting after ${limit.readable()}: the connection's dispatcher may be blocked by the caller")
         }
     }
 

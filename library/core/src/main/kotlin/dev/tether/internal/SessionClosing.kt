@@ -59,7 +59,7 @@ internal class SessionClosing(
             when {
                 signals.peerClose.isCompleted -> Unit
                 signals.readerDone.isCompleted -> log.info("the server closed the connection without answering the close frame")
-                else -> log.error("the server did not answer the close frame within ${budget.inWholeMilliseconds} ms")
+                else -> log.error("the server did not answer the close frame within ${budget.readable()}")
             }
             Disconnect(first.code, first.reason, byServer = false, cause = null, uptime = startedAt.elapsedNow())
         }

@@ -50,7 +50,7 @@ internal class SessionWriter(
                     onTimeout((-holdUntil.elapsedNow()).coerceAtLeast(Duration.ZERO)) { CONNECT_DONE }
                 }
                 if (next === CONNECT_DONE) {
-                    if (!connectDone.isCompleted) log.error("onConnect has not returned after ${config.connectTimeout}: other frames go out now")
+                    if (!connectDone.isCompleted) log.error("onConnect has not returned after ${config.connectTimeout.readable()}: other frames go out now")
                     direct.endOnConnectPhase()
                     break
                 }

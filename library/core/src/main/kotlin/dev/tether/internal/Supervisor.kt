@@ -82,7 +82,7 @@ internal class Supervisor(
                 is Outcome.Ok -> {
                     val result = runSession(outcome.session, attempt)
                     val d = result.disconnect
-                    log.info("disconnected: ${d.code} ${d.reason} after ${d.uptime}")
+                    log.info("disconnected: ${d.code} ${d.reason} after ${d.uptime.readable()}")
                     events.emit { ConnectionEvent.Disconnected(it, d) }
                     if (d.uptime >= config.reconnect.stableAfter) attempt = 0
                     val forced = result.forced
@@ -109,7 +109,7 @@ internal class Supervisor(
         events.emit { ConnectionEvent.ConnectFailed(it, attempt, error) }
         val failures = circuit.failed()
         if (failures != null) {
-            log.error("circuit breaker open: $failures failed attempts within ${config.reconnect.circuitWindow}", error)
+            log.error("circuit breaker open: $failures failed attempts within ${config.reconnect.circuitWindow.readable()}", error)
             return stayDown(TetherException.CircuitOpen(failures, config.reconnect.circuitWindow, error), null)
         }
         log.error("connect attempt $attempt failed", error)
@@ -141,7 +141,9 @@ internal class Supervisor(
         )
         published.live = runner
         published.set(ConnectionState.Connected(attempt, session.handshake))
-        log.info("connected to ${session.handshake.url}" + (session.handshake.subprotocol?.let { " ($it)" } ?: ""))
+        // the log line's prefix names the configured URL: only a different one (from a connect provider) is told
+        val url = Redaction.url(session.handshake.url).takeIf { it != Redaction.url(config.url) }
+        log.info("connected" + (url?.let { " to $it" } ?: "") + (session.handshake.subprotocol?.let { " ($it)" } ?: ""))
         hooks.connected(session.handshake, connectDone)
         return try {
             runner.run()
@@ -261,7 +263,7 @@ internal class Supervisor(
         // first, as lifecycle.md's tables say, and the wait below ends at once
         val delay = maxOf(own, fleet.wait()) // a Retry-After another connection of this client got holds this one too
         published.set(ConnectionState.Reconnecting(next, delay, cause, disconnect))
-        log.info("reconnecting in $delay (attempt $next)")
+        log.info("reconnecting in ${delay.readable()} (attempt $next)")
         val myEpoch = published.epoch
         val until = timeSource.markNow() + delay
         while (true) {
