@@ -45,8 +45,36 @@ public class ConnectionEventInfo private constructor(
         FRAME_IN, FRAME_OUT, PONG, SEND_FAILED, OUTBOX_DEPTH, EVENTS_DROPPED,
     }
 
-    override fun toString(): String = "ConnectionEventInfo($kind" + (if (attempt != 0) " attempt=$attempt" else "") +
-        (frameKind?.let { " $it $size B" } ?: "") + (if (code != 0) " $code" else "") + (error?.let { " $it" } ?: "") + ")"
+    /**
+     * The kind and the details of its kind, for logs: `ConnectionEventInfo(DISCONNECTED 4000 "bye" by server after
+     * 21 ms)`, `ConnectionEventInfo(RECONNECT_SCHEDULED attempt=1 in 250 ms)`, `ConnectionEventInfo(CONNECT_FAILED
+     * attempt=2: ConnectFailed: connect to ws://host/feed failed: REFUSED)`. URLs in errors are redacted as in logs.
+     */
+    override fun toString(): String = buildString {
+        append("ConnectionEventInfo(").append(kind)
+        when (kind) {
+            Kind.CONNECTING, Kind.CONNECTED, Kind.CONNECT_FAILED -> append(" attempt=").append(attempt)
+            Kind.RECONNECT_SCHEDULED -> append(" attempt=").append(attempt).append(" in ").append(readable(delay))
+            Kind.DISCONNECTED -> disconnect?.let { d ->
+                append(' ').append(d.code)
+                if (d.reason.isNotEmpty()) append(" \"").append(d.reason).append('"')
+                append(if (d.byServer) " by server" else " by client").append(" after ").append(readable(d.uptime))
+            }
+            Kind.PAUSED -> append(' ').append(reason)
+            Kind.CLOSING, Kind.CLOSED -> {
+                append(' ').append(code)
+                if (!reason.isNullOrEmpty()) append(" \"").append(reason).append('"')
+            }
+            Kind.FRAME_IN, Kind.FRAME_OUT -> append(' ').append(frameKind).append(' ').append(size).append(" B")
+            Kind.PONG -> append(" rtt=").append(rtt?.let(::readable) ?: "none")
+            Kind.SEND_FAILED -> append(' ').append(sendFailure)
+            Kind.OUTBOX_DEPTH -> append(" depth=").append(depth)
+            Kind.EVENTS_DROPPED -> append(" dropped=").append(dropped)
+            Kind.DOWN -> Unit
+        }
+        error?.let { append(": ").append(it.javaClass.simpleName).append(": ").append(it.message) }
+        append(')')
+    }
 
     internal companion object {
         @JvmSynthetic
@@ -86,6 +114,14 @@ public class ConnectionEventInfo private constructor(
             }
         }
     }
+}
+
+/** [d] as people read it in a log: `21 ms`, `1.5 s`, `2 min 5 s`. */
+private fun readable(d: java.time.Duration?): String = when {
+    d == null -> "none"
+    d.toMillis() < 1000 -> "${d.toMillis()} ms"
+    d.toMillis() < 60_000 -> "%.1f s".format(java.util.Locale.ROOT, d.toMillis() / 1000.0).replace(".0 s", " s")
+    else -> "${d.toMinutes()} min ${d.toSecondsPart()} s".replace(" 0 s", "")
 }
 
 /** Receives a connection's events (see [TetherConnection.addEventListener]). */

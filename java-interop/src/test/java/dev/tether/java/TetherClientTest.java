@@ -331,8 +331,16 @@ class TetherClientTest {
             assertEquals(dev.tether.FrameKind.TEXT, first.getFrameKind());
             assertEquals(2, first.getSize());
             assertTrue(events.getItems().stream().allMatch(e -> e.getConnectionId().equals(conn.id())));
-            assertEquals(4000, events.getItems().stream().filter(e -> e.getKind() == ConnectionEventInfo.Kind.DISCONNECTED)
-                    .findFirst().orElseThrow().getDisconnect().getCode());
+            ConnectionEventInfo disconnected = events.getItems().stream()
+                    .filter(e -> e.getKind() == ConnectionEventInfo.Kind.DISCONNECTED).findFirst().orElseThrow();
+            assertEquals(4000, disconnected.getDisconnect().getCode());
+            // printed, an event tells its details (issue 24): code, reason, who ended it, after how long
+            assertTrue(disconnected.toString().matches("ConnectionEventInfo\\(DISCONNECTED 4000 \"bye\" by server after \\d+(\\.\\d)? (ms|s)\\)"),
+                    disconnected.toString());
+            ConnectionEventInfo scheduled = events.getItems().stream()
+                    .filter(e -> e.getKind() == ConnectionEventInfo.Kind.RECONNECT_SCHEDULED).findFirst().orElseThrow();
+            assertTrue(scheduled.toString().matches("ConnectionEventInfo\\(RECONNECT_SCHEDULED attempt=1 in \\d+ ms\\)"),
+                    scheduled.toString());
         }
     }
 

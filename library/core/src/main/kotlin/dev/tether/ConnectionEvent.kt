@@ -34,7 +34,7 @@ public sealed class ConnectionEvent {
         public val attempt: Int,
         public val error: TetherException,
     ) : ConnectionEvent() {
-        override fun toString(): String = "ConnectFailed(attempt=$attempt, ${error.javaClass.simpleName})"
+        override fun toString(): String = "ConnectFailed(attempt=$attempt, ${error.javaClass.simpleName}: ${error.message})"
     }
 
     /** A connection that was up ended: its close code, reason, cause and uptime are in [disconnect]. */
@@ -66,7 +66,7 @@ public sealed class ConnectionEvent {
     /** The closing handshake started with [code] and [reason]. */
     public class Closing internal constructor(override val connectionId: String, public val code: Int, public val reason: String) :
         ConnectionEvent() {
-        override fun toString(): String = "Closing($code)"
+        override fun toString(): String = "Closing($code, \"$reason\")"
     }
 
     /** Closed for good: the last event of a connection. */
@@ -76,7 +76,7 @@ public sealed class ConnectionEvent {
         public val reason: String,
         public val cause: TetherException?,
     ) : ConnectionEvent() {
-        override fun toString(): String = "Closed($code)"
+        override fun toString(): String = "Closed($code, \"$reason\", cause=${cause?.javaClass?.simpleName})"
     }
 
     /** A frame arrived: its [kind] and payload [size] in bytes (one frame, not a whole message). */

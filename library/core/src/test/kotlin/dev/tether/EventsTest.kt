@@ -4,6 +4,7 @@ import dev.tether.testkit.TestWebSocketServer
 import io.kotest.core.spec.style.FunSpec
 import io.kotest.matchers.collections.shouldContainInOrder
 import io.kotest.matchers.shouldBe
+import io.kotest.matchers.string.shouldContain
 import io.kotest.matchers.types.shouldBeInstanceOf
 import kotlinx.coroutines.CompletableDeferred
 import kotlinx.coroutines.CoroutineStart
@@ -35,7 +36,7 @@ class EventsTest : FunSpec({
                     server.connections[0].close(4000, "bye")
                     conn.awaitState<ConnectionState.Reconnecting>()
                     conn.awaitConnected()
-                    conn.close(1000)
+                    conn.close(1000, "done")
                     closed.await()
                 }
                 collector.cancel()
@@ -51,6 +52,9 @@ class EventsTest : FunSpec({
                 seen.filterIsInstance<ConnectionEvent.Disconnected>().first().disconnect.code shouldBe 4000
                 seen.filterIsInstance<ConnectionEvent.ReconnectScheduled>().single().attempt shouldBe 1
                 seen.filterIsInstance<ConnectionEvent.Closed>().single().code shouldBe 1000
+                // printed, the closing events tell the reason too (issue 24)
+                seen.filterIsInstance<ConnectionEvent.Closing>().single().toString() shouldBe "Closing(1000, \"done\")"
+                seen.filterIsInstance<ConnectionEvent.Closed>().single().toString() shouldBe "Closed(1000, \"done\", cause=null)"
             }
         }
     }
@@ -66,7 +70,11 @@ class EventsTest : FunSpec({
                     while (seen.none { it is ConnectionEvent.SendFailed }) kotlinx.coroutines.delay(5)
                 }
                 collector.cancel()
-                seen.filterIsInstance<ConnectionEvent.ConnectFailed>().first().error.shouldBeInstanceOf<TetherException.HandshakeFailed>()
+                seen.filterIsInstance<ConnectionEvent.ConnectFailed>().first().let { e ->
+                    e.error.shouldBeInstanceOf<TetherException.HandshakeFailed>()
+                    e.toString() shouldContain "ConnectFailed(attempt=0, HandshakeFailed: " // and the error's message
+                    e.toString() shouldContain "503"
+                }
                 seen.filterIsInstance<ConnectionEvent.SendFailed>().first().reason shouldBe TetherException.SendFailure.NOT_CONNECTED
             }
         }
