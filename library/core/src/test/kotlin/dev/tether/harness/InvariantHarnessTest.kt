@@ -81,6 +81,10 @@ class InvariantHarnessTest : FunSpec({
             // an attempt cancelled (a pause) just as the engine opened its session left the socket open for good; it
             // needs a loaded machine to replay, so ConnectRaceTest is its deterministic regression
             40064,
+            // a 1.2 MB send through a proxy that was cut was reported CONNECTION_LOST but had arrived: its flush marker,
+            // asked for (or still queued) as the socket closed, failed though every byte before it was on the socket.
+            // It did not replay (20 runs); SocketWritesTest is its deterministic regression
+            230131,
         )
     }
 }

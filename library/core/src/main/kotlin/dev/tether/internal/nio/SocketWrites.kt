@@ -110,12 +110,17 @@ internal class SocketWrites(
         drive() // what was taken up is written as usual while the socket is open
     }
 
-    /** Completes [done] once everything queued before it is on the socket; fails it if the socket closes first. */
+    /**
+     * Completes [done] once everything queued before it is on the socket; fails it if the socket closes first. A
+     * marker asked for as the socket closes completes all the same when every byte before it was written (the last
+     * write finished them just before the close): a frame that reached the server is never reported lost.
+     */
     fun flushMarker(done: CompletableDeferred<Unit>) {
-        host.failure?.let { done.completeExceptionally(it); return }
         queue.add(done)
         drive()
-        host.failure?.let { done.completeExceptionally(it) }
+        host.failure?.let { cause -> // closed before or meanwhile: nothing will be written now
+            while (!asWriteOwner { settleClosed(cause) }) Thread.yield() // a write in progress stops at once
+        }
     }
 
     /** Writes what is queued, as far as the socket takes it, unless another thread is writing (it then goes on). */
@@ -156,16 +161,27 @@ internal class SocketWrites(
         }
     }
 
-    /** Fails every flush marker still waiting, for [cause]. Loop thread, once the socket is closed. */
-    @Suppress("UNCHECKED_CAST")
+    /**
+     * The socket closed for [cause]: completes the markers that nothing unwritten precedes and fails the others. Loop
+     * thread. A writer thread holding the guard sees the socket closed and stops; this then runs again.
+     */
     fun fail(cause: TetherException) {
-        // The guard may be held by a writer thread that will see the socket closed and stop; markers it holds fail here.
-        while (true) (queue.poll() ?: break).let { (it as? CompletableDeferred<Unit>)?.completeExceptionally(cause) }
-        val done = asWriteOwner {
-            pending.forEach { (it as? CompletableDeferred<Unit>)?.completeExceptionally(cause) }
-            pending.clear()
-        }
-        if (!done) loop.execute { fail(cause) }
+        if (!asWriteOwner { settleClosed(cause) }) loop.execute { fail(cause) }
+    }
+
+    /**
+     * After the close, as the write owner: every marker at the head of the stream is reached (the writes before it
+     * finished, perhaps just as the socket closed); every other one fails with [cause]. What was not written is
+     * dropped, and one unwritten byte stands in for it, so that a marker asked for later fails too.
+     */
+    @Suppress("UNCHECKED_CAST")
+    private fun settleClosed(cause: TetherException) {
+        takeUp()
+        completeMarkers()
+        val unwritten = pending.any { it is ByteBuffer }
+        pending.forEach { (it as? CompletableDeferred<Unit>)?.completeExceptionally(cause) }
+        pending.clear()
+        if (unwritten) pending.addLast(ByteBuffer.allocate(1)) // never written: the socket is closed
     }
 
     /** The one write guard: runs [block] as the only writer, if no other thread is writing now; false if one was. */
