@@ -20,9 +20,13 @@ public suspend fun <T> Connection.sendSerialized(value: T, serializer: KSerializ
 public suspend fun <T> Connection.sendSerialized(value: T, serializer: KSerializer<T>, format: BinaryFormat): Unit =
     send(value, KotlinxCodecs.binary(serializer, format))
 
-/** Sends [value] as [format] from a hook. */
+/** Sends [value] as [format] from a hook (see [HookScope.send]: from `onConnect`, it goes first). */
 public suspend fun <T> HookScope.sendSerialized(value: T, serializer: KSerializer<T>, format: StringFormat = Json): Unit =
     send(value, KotlinxCodecs.text(serializer, format))
+
+/** Sends [value] as [format] (CBOR, ProtoBuf) in a binary message from a hook. */
+public suspend fun <T> HookScope.sendSerialized(value: T, serializer: KSerializer<T>, format: BinaryFormat): Unit =
+    send(value, KotlinxCodecs.binary(serializer, format))
 
 /**
  * The next message that decodes as [format]; those that do not are reported to `onError` as `DecodeFailed` with
@@ -45,6 +49,18 @@ public fun <T> Connection.deserialized(deserializer: KSerializer<T>, format: Bin
 
 /** [sendSerialized] for a `@Serializable` [T]. */
 public suspend inline fun <reified T> Connection.sendSerialized(value: T, format: StringFormat = Json): Unit =
+    sendSerialized(value, serializer<T>(), format)
+
+/** [sendSerialized] for a `@Serializable` [T], from a hook: `onConnect { sendSerialized(Subscribe("prices")) }`. */
+public suspend inline fun <reified T> HookScope.sendSerialized(value: T, format: StringFormat = Json): Unit =
+    sendSerialized(value, serializer<T>(), format)
+
+/** [sendSerialized] for a `@Serializable` [T], as [format] (CBOR, ProtoBuf) in a binary message. */
+public suspend inline fun <reified T> Connection.sendSerialized(value: T, format: BinaryFormat): Unit =
+    sendSerialized(value, serializer<T>(), format)
+
+/** [sendSerialized] for a `@Serializable` [T] from a hook, as [format] in a binary message. */
+public suspend inline fun <reified T> HookScope.sendSerialized(value: T, format: BinaryFormat): Unit =
     sendSerialized(value, serializer<T>(), format)
 
 /** [receiveDeserialized] for a `@Serializable` [T]. */

@@ -46,6 +46,29 @@ class SerializedTest : FunSpec({
         }
     }
 
+    test("hooks send @Serializable values without naming a serializer, as connections do (text and binary)") {
+        TestWebSocketServer.withScript { c -> c.awaitClosed(java.time.Duration.ofSeconds(30)) }.use { server ->
+            webSocketClient(server.url()) {
+                logInfo = false
+                onConnect {
+                    sendSerialized(Quote("ACME", 1.5))
+                    sendSerialized(Quote("INIT", 2.0), Utf8Json)
+                }
+            }.connect().use { conn ->
+                withTimeout(10.seconds) {
+                    conn.awaitConnected()
+                    conn.sendSerialized(Quote("BIN", 3.0), Utf8Json)
+                    val got = server.awaitConnection(java.time.Duration.ofSeconds(5)).awaitReceived(3, java.time.Duration.ofSeconds(5))
+                    got[0].text shouldBe """{"symbol":"ACME","price":1.5}"""
+                    got[1].isBinary shouldBe true
+                    got[1].text shouldBe """{"symbol":"INIT","price":2.0}"""
+                    got[2].isBinary shouldBe true
+                    got[2].text shouldBe """{"symbol":"BIN","price":3.0}"""
+                }
+            }
+        }
+    }
+
     test("a message that does not decode goes to onError with the raw frame; the connection and the flow go on") {
         TestWebSocketServer.withScript { c ->
             c.sendText("not json")
