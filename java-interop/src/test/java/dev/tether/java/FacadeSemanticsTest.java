@@ -97,6 +97,28 @@ class FacadeSemanticsTest {
         }
     }
 
+    /**
+     * Test-kit scripts and handlers may throw checked exceptions from Java lambdas (issue 24); a script that throws
+     * closes its connection with 1011 and the exception as the reason, so the client under test sees it.
+     */
+    @Test
+    void aTestKitScriptMayThrowACheckedExceptionAndTheClientSeesIt() throws Exception {
+        try (TestWebSocketServer server = TestWebSocketServer.withScript(c -> {
+            throw new java.util.concurrent.TimeoutException("fixture not ready");
+        })) {
+            CompletableFuture<DisconnectInfo> disconnected = new CompletableFuture<>();
+            quick(server.url("/")).reconnect(false).listener(new Listener() {
+                @Override
+                public void onDisconnect(TetherConnection c, DisconnectInfo d) {
+                    disconnected.complete(d);
+                }
+            }).build().connect(); // the connection ends after this one disconnect (reconnecting is off)
+            DisconnectInfo d = disconnected.get(30, TimeUnit.SECONDS);
+            assertEquals(1011, d.getCode());
+            assertTrue(d.getReason().contains("TimeoutException: fixture not ready"), d.getReason());
+        }
+    }
+
     /** A send refused at once (the connection closed) is complete, and failed, when it returns (the at-once path). */
     @Test
     void aSendAfterCloseFailsAtOnce() throws Exception {

@@ -86,6 +86,21 @@ class PhoenixTest : FunSpec({
         }
     }
 
+    test("a fake server's handler that throws answers error, naming the exception; the session goes on") {
+        FakePhoenixServer().start().use { server ->
+            server.pushHandler = FakePhoenixServer.PushHandler { _, event, p ->
+                if (event == "boom") throw java.io.IOException("fixture missing") else Answer.ok(p)
+            }
+            quick(server.endpoint).use { socket ->
+                val ch = socket.channel("room:3")
+                ch.join().shouldBeInstanceOf<Reply.Ok>()
+                val failed = ch.push("boom", obj("x" to "1")).await().shouldBeInstanceOf<Reply.Error>()
+                failed.response.toString() shouldContain "handler threw: java.io.IOException: fixture missing"
+                ch.push("echo", obj("y" to "2")).await() shouldBe Reply.Ok(Payload.Json(obj("y" to "2")))
+            }
+        }
+    }
+
     test("push timeout, and pushes made while joining wait for the join with their timeout running") {
         FakePhoenixServer().start().use { server ->
             server.joinHandler = FakePhoenixServer.JoinHandler { _, _ -> Thread.sleep(2_000); Answer.ok() } // a slow join

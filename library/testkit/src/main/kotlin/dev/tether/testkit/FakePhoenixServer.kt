@@ -58,16 +58,22 @@ public class FakePhoenixServer : AutoCloseable {
 
     /** Decides each join: (topic, payload JSON) → answer. */
     public fun interface JoinHandler {
+        /** May throw, checked exceptions included: the join then gets an `error` reply naming the exception. */
+        @Throws(Exception::class)
         public fun answer(topic: String, payloadJson: String): Answer
     }
 
     /** Decides each JSON push: (topic, event, payload JSON) → answer. */
     public fun interface PushHandler {
+        /** May throw, checked exceptions included: the push then gets an `error` reply naming the exception. */
+        @Throws(Exception::class)
         public fun answer(topic: String, event: String, payloadJson: String): Answer
     }
 
     /** Decides each binary push: (topic, event, bytes) → the bytes of an `ok` reply, or null for no reply. */
     public fun interface BinaryPushHandler {
+        /** May throw, checked exceptions included: the push then gets no reply (the client's timeout fires). */
+        @Throws(Exception::class)
         public fun answer(topic: String, event: String, bytes: ByteArray): ByteArray?
     }
 
@@ -255,7 +261,7 @@ public class FakePhoenixServer : AutoCloseable {
             }
             event == "phx_join" -> {
                 val jr = joinRef ?: ref ?: return
-                val answer = joinHandler.answer(topic, payload.toString())
+                val answer = answering { joinHandler.answer(topic, payload.toString()) }
                 joinLog.record(Join(topic, jr, payload.toString(), s.conn.id))
                 val old = s.joined[topic]
                 if (old != null && old != jr) s.conn.sendText(frame(old, old, topic, "phx_close", JsonObject(emptyMap())))
@@ -272,7 +278,7 @@ public class FakePhoenixServer : AutoCloseable {
                     reply(s, joinRef, ref, topic, "error", JsonObject(mapOf("reason" to JsonPrimitive("unmatched topic"))))
                     return
                 }
-                val answer = pushHandler.answer(topic, event, payload.toString())
+                val answer = answering { pushHandler.answer(topic, event, payload.toString()) }
                 answer.status?.let { reply(s, joinRef, ref, topic, it, parse(answer.response)) }
             }
         }
@@ -286,7 +292,11 @@ public class FakePhoenixServer : AutoCloseable {
         val (joinRef, ref, topic, event) = fields
         val data = b.copyOfRange(o, b.size)
         if (recordPushes) pushLog.record(Push(topic, event, ref, null, data))
-        val answer = binaryPushHandler.answer(topic, event, data) ?: return
+        val answer = try {
+            binaryPushHandler.answer(topic, event, data)
+        } catch (e: Exception) {
+            null
+        } ?: return
         val jr = joinRef.toByteArray()
         val r = ref.toByteArray()
         val t = topic.toByteArray()
@@ -305,4 +315,11 @@ public class FakePhoenixServer : AutoCloseable {
     private fun str(s: String?): JsonElement = if (s == null) JsonNull else JsonPrimitive(s)
 
     private fun parse(text: String): JsonElement = json.parseToJsonElement(text)
+
+    /** A handler's answer; one that throws gets an `error` reply naming the exception (it never kills the session). */
+    private inline fun answering(handler: () -> Answer): Answer = try {
+        handler()
+    } catch (e: Exception) {
+        Answer.error(JsonObject(mapOf("reason" to JsonPrimitive("handler threw: $e"))).toString())
+    }
 }

@@ -100,12 +100,21 @@ public class HandshakeResponse private constructor(
 
 /** Decides how to answer each upgrade request. */
 public fun interface HandshakeHandler {
-    /** Called on the connection's thread before anything is sent. */
+    /**
+     * Called on the connection's thread before anything is sent. It may throw, checked exceptions included (a Java
+     * lambda may too): the server then refuses with 500 and the exception in the body.
+     */
+    @Throws(Exception::class)
     public fun answer(request: HandshakeRequest): HandshakeResponse
 }
 
 /** A script run for every accepted connection, on a thread of its own. */
 public fun interface ConnectionScript {
-    /** Runs the script; when it returns, the connection stays open until the client or a test closes it. */
+    /**
+     * Runs the script; when it returns, the connection stays open until the client or a test closes it. It may throw,
+     * checked exceptions included (a Java lambda may too): the server then closes the connection with 1011 and the
+     * exception as the reason, so the client under test sees it.
+     */
+    @Throws(Exception::class)
     public fun run(connection: ServerConnection)
 }

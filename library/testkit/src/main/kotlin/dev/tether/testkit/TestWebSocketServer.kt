@@ -208,6 +208,8 @@ public class TestWebSocketServer @JvmOverloads constructor(
                 conn.drop()
             } catch (e: IOException) {
                 conn.shutdown()
+            } catch (e: Exception) { // the script's own failure: the client under test sees it as a 1011 close
+                runCatching { conn.close(INTERNAL_ERROR, scriptFailure(e), awaitReply = false) }
             }
         } catch (e: IOException) {
             runCatching { client.close() }
@@ -259,6 +261,17 @@ public class TestWebSocketServer @JvmOverloads constructor(
 
     public companion object {
         private const val GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+        /** The close code for a script that threw (RFC 6455: the server met an unexpected condition). */
+        private const val INTERNAL_ERROR = 1011
+
+        /** "script threw: …", cut to what a close reason may hold (123 bytes of UTF-8). */
+        private fun scriptFailure(e: Exception): String {
+            val text = "script threw: $e"
+            var end = minOf(text.length, 123)
+            while (text.substring(0, end).toByteArray(Charsets.UTF_8).size > 123) end--
+            return text.substring(0, end)
+        }
 
         /** A started echo server. */
         @JvmStatic
