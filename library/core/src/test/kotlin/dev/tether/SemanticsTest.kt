@@ -367,20 +367,12 @@ class SemanticsTest : FunSpec({
     test("the closing handshake logs only what happened") {
         // slf4j-simple writes to whatever System.err is at the time: capture it around each close
         fun warningsDuringClose(answer: Boolean, script: ConnectionScript): String {
-            val original = System.err
-            val captured = java.io.ByteArrayOutputStream()
             TestWebSocketServer.withScript(script).use { server ->
                 // set before the client can send its close: a script would race it
                 server.onAccept = ConnectionScript { it.answerClose = answer }
                 val conn = quickClient(server.url()) { closeTimeout = 1.seconds; logInfo = false }.connect()
                 runBlocking { conn.awaitConnected() }
-                System.setErr(java.io.PrintStream(captured, true))
-                try {
-                    runBlocking { conn.close(1000, "") }
-                } finally {
-                    System.setErr(original)
-                }
-                return captured.toString().lines().filter { ":${server.port}" in it }.joinToString("\n")
+                return stderrLinesDuring(server.port) { runBlocking { conn.close(1000, "") } }
             }
         }
         // the server answers: nothing to say

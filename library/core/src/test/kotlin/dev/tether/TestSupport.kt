@@ -63,3 +63,19 @@ suspend fun afterMisbehaviour(
         }
     }
 }
+
+/**
+ * What Tether logged at WARN (or above) while [block] ran, the lines that mention [port] only: the tests' SLF4J
+ * binding (slf4j-simple) writes to stderr, which is captured meanwhile.
+ */
+inline fun stderrLinesDuring(port: Int, block: () -> Unit): String {
+    val original = System.err
+    val captured = java.io.ByteArrayOutputStream()
+    System.setErr(java.io.PrintStream(captured, true))
+    try {
+        block()
+    } finally {
+        System.setErr(original)
+    }
+    return captured.toString().lines().filter { ":$port" in it }.joinToString("\n")
+}

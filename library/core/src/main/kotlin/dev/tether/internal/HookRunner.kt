@@ -126,18 +126,18 @@ internal class HookRunner(
 
     /** The decision about [error] outside a connection: the user's hook if set, else the default. Never suspends. */
     fun askError(error: TetherException): Deferred<Decision> {
-        if (hooks.onError == null) return CompletableDeferred(defaultOnError(error))
+        if (hooks.onError == null) return CompletableDeferred(defaultDecision(error))
         val answer = CompletableDeferred<Decision>()
-        if (events.trySend(Event.DecideError(error, answer, epoch())).isFailure) answer.complete(defaultOnError(error))
+        if (events.trySend(Event.DecideError(error, answer, epoch())).isFailure) answer.complete(defaultDecision(error))
         return answer
     }
 
     /** The decision after [disconnect]: the user's hook if set, else the default. Never suspends. */
     fun askDisconnect(disconnect: Disconnect): Deferred<Decision> {
-        if (hooks.onDisconnect == null) return CompletableDeferred(defaultOnDisconnect(disconnect))
+        if (hooks.onDisconnect == null) return CompletableDeferred(defaultDecision(disconnect))
         val answer = CompletableDeferred<Decision>()
         if (events.trySend(Event.DecideDisconnect(disconnect, answer, epoch())).isFailure) {
-            answer.complete(defaultOnDisconnect(disconnect))
+            answer.complete(defaultDecision(disconnect))
         }
         return answer
     }
@@ -256,10 +256,10 @@ internal class HookRunner(
                 observations.decrementAndGet()
             }
             is Event.DecideError -> event.answer.complete(
-                decide("onError", { defaultOnError(event.error) }) { hooks.onError!!.invoke(this, event.error) },
+                decide("onError", { defaultDecision(event.error) }) { hooks.onError!!.invoke(this, event.error) },
             )
             is Event.DecideDisconnect -> event.answer.complete(
-                decide("onDisconnect", { defaultOnDisconnect(event.disconnect) }) {
+                decide("onDisconnect", { defaultDecision(event.disconnect) }) {
                     hooks.onDisconnect!!.invoke(this, event.disconnect)
                 },
             )
@@ -288,9 +288,9 @@ internal class HookRunner(
     /** Decides about [error] (already logged, by [report] or the hook's runner). */
     private suspend fun afterFailure(error: TetherException, epoch: Int) {
         val decision = if (hooks.onError == null) {
-            defaultOnError(error)
+            defaultDecision(error)
         } else {
-            decide("onError", { defaultOnError(error) }) { hooks.onError.invoke(this, error) }
+            decide("onError", { defaultDecision(error) }) { hooks.onError.invoke(this, error) }
         }
         if (decision !is Decision.Ignore) decided(Command.Decide(decision, epoch))
     }
@@ -309,10 +309,6 @@ internal class HookRunner(
         reconnectEnabled(DefaultPolicy.onError(error, config.connectProvider != null))
 
     override fun defaultDecision(disconnect: Disconnect): Decision = reconnectEnabled(DefaultPolicy.onDisconnect(disconnect))
-
-    private fun defaultOnError(error: TetherException): Decision = defaultDecision(error)
-
-    private fun defaultOnDisconnect(disconnect: Disconnect): Decision = defaultDecision(disconnect)
 
     /** With reconnect disabled, a default that would reconnect or stay down closes instead: every wait ends. */
     private fun reconnectEnabled(d: Decision): Decision =

@@ -86,18 +86,7 @@ internal class SocketWrites(
      * A mark behind everything queued so far: its [WriteMark.done] turns true once all of that is on the socket (never,
      * if the socket closes first). Cheaper than a flush marker, and it does not end a gathering write.
      */
-    fun mark(): WriteMark {
-        val m = WriteMark()
-        if (host.failure == null) {
-            queue.add(m)
-            drive()
-        }
-        // closed before or meanwhile (a peer's reset right after the last byte went out): what was queued before the
-        // mark is on the socket if no data is left unwritten; otherwise a frame that reached the server would be
-        // reported lost
-        if (!m.done && host.failure != null && queuedBytes.get() - urgentQueued.get() == 0L) m.done = true
-        return m
-    }
+    fun mark(): WriteMark = WriteMark().also(::addMarker)
 
     /**
      * Returns once every [mark] tells the truth. It waits until no thread is writing (spinning: a write holds the
@@ -115,10 +104,17 @@ internal class SocketWrites(
      * marker asked for as the socket closes completes all the same when every byte before it was written (the last
      * write finished them just before the close): a frame that reached the server is never reported lost.
      */
-    fun flushMarker(done: CompletableDeferred<Unit>) {
-        queue.add(done)
+    fun flushMarker(done: CompletableDeferred<Unit>) = addMarker(done)
+
+    /**
+     * Queues a [WriteMark] or a flush marker behind everything queued so far. The one rule for both when the socket
+     * closed before or meanwhile (a peer's reset right after the last byte went out): the marker is reached if nothing
+     * unwritten precedes it ([settleClosed]), so a frame that reached the server is never reported lost.
+     */
+    private fun addMarker(marker: Any) {
+        queue.add(marker)
         drive()
-        host.failure?.let { cause -> // closed before or meanwhile: nothing will be written now
+        host.failure?.let { cause -> // nothing will be written now
             while (!asWriteOwner { settleClosed(cause) }) Thread.yield() // a write in progress stops at once
         }
     }

@@ -48,6 +48,20 @@ class SocketWritesTest : FunSpec({
         fun close(): TetherException = TetherException.ConnectionLost("the server closed the TCP connection").also { failure = it }
     }
 
+    /** Runs [block] with a write side on a fresh loopback connection, then closes both ends. */
+    fun withWrites(block: (writes: SocketWrites, host: Host, peer: SocketChannel) -> Unit) {
+        val (client, peer) = pair()
+        val loop = group.acquire()
+        try {
+            val host = Host()
+            block(SocketWrites(loop, client, null, host), host, peer)
+        } finally {
+            client.close()
+            peer.close()
+            group.release(loop)
+        }
+    }
+
     fun readAll(peer: SocketChannel, n: Int): Int {
         val buf = ByteBuffer.allocate(n)
         while (buf.hasRemaining()) if (peer.read(buf) < 0) break
@@ -55,11 +69,7 @@ class SocketWritesTest : FunSpec({
     }
 
     test("a flush marker asked for as the socket closes, after every byte before it was written, is reached") {
-        val (client, peer) = pair()
-        val loop = group.acquire()
-        try {
-            val host = Host()
-            val writes = SocketWrites(loop, client, null, host)
+        withWrites { writes, host, peer ->
             writes.write(ByteBuffer.wrap(ByteArray(1000) { 7 }))
             writes.backlog shouldBe 0L // every byte is on the socket
             host.close() // the loop saw the peer go (a cut proxy) before the sender asked for its marker
@@ -68,17 +78,11 @@ class SocketWritesTest : FunSpec({
             done.isCompleted shouldBe true
             done.getCompletionExceptionOrNull() shouldBe null
             readAll(peer, 1000) shouldBe 1000 // and the bytes did reach the other end
-        } finally {
-            client.close(); peer.close(); group.release(loop)
         }
     }
 
     test("a flush marker still queued when the socket closes is reached if every byte before it was written") {
-        val (client, peer) = pair()
-        val loop = group.acquire()
-        try {
-            val host = Host()
-            val writes = SocketWrites(loop, client, null, host)
+        withWrites { writes, host, peer ->
             writes.write(ByteBuffer.wrap(ByteArray(1000) { 7 }))
             host.open = false // the close is under way: no write takes the marker up
             val done = CompletableDeferred<Unit>()
@@ -87,17 +91,11 @@ class SocketWritesTest : FunSpec({
             writes.fail(host.close()) // what the loop does as it closes the socket
             done.isCompleted shouldBe true
             done.getCompletionExceptionOrNull() shouldBe null
-        } finally {
-            client.close(); peer.close(); group.release(loop)
         }
     }
 
     test("a flush marker behind bytes the socket did not take fails when the socket closes") {
-        val (client, peer) = pair()
-        val loop = group.acquire()
-        try {
-            val host = Host()
-            val writes = SocketWrites(loop, client, null, host)
+        withWrites { writes, host, peer ->
             writes.write(ByteBuffer.wrap(ByteArray(32 shl 20))) // far more than loopback's buffers: the peer never reads
             (writes.backlog > 0) shouldBe true
             val queued = CompletableDeferred<Unit>()
@@ -109,8 +107,19 @@ class SocketWritesTest : FunSpec({
             val late = CompletableDeferred<Unit>()
             writes.flushMarker(late) // asked for after the close, behind the same unwritten bytes
             late.getCompletionExceptionOrNull().shouldBeInstanceOf<TetherException.ConnectionLost>()
-        } finally {
-            client.close(); peer.close(); group.release(loop)
+        }
+    }
+
+    test("write marks follow the same rule after the close: reached when every byte before them was written") {
+        withWrites { writes, host, _ ->
+            writes.write(ByteBuffer.wrap(ByteArray(1000) { 7 }))
+            host.close()
+            writes.mark().done shouldBe true
+        }
+        withWrites { writes, host, _ ->
+            writes.write(ByteBuffer.wrap(ByteArray(32 shl 20))) // the peer never reads: most of it is never written
+            host.close()
+            writes.mark().done shouldBe false
         }
     }
 })
