@@ -46,7 +46,7 @@ internal class ObservedSession(
     /** A ping or pong ahead of queued data when the delegate can ([UrgentControl]), else in line. */
     override suspend fun sendControl(frame: RawFrame) {
         observe(out = true, frame)
-        (delegate as? UrgentControl)?.sendControl(frame) ?: delegate.send(frame)
+        delegate.sendControl(frame) // the extension: ahead of queued data when the delegate can, else in line
     }
 
     /** The delegate's mark, if it can tell what reached the socket ([WriteProgress]); else null. */
