@@ -118,7 +118,7 @@ internal class Control(
         commands.trySend(Command.Close(code, reason))
     }
 
-    /** A hook's decision about a non-fatal error in [epoch]. */
+    /** A hook's decision about a non-fatal error in the epoch the command carries. */
     fun decide(command: Command.Decide) {
         commands.trySend(command)
     }
