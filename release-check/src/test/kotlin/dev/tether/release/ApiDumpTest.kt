@@ -23,6 +23,7 @@ class ApiDumpTest : FunSpec({
         "library/testkit" to "tether-testkit",
         "library/micrometer" to "tether-micrometer",
         "library/serialization" to "tether-serialization",
+        "library/jackson" to "tether-jackson",
     )
 
     for ((dir, artifact) in modules) {

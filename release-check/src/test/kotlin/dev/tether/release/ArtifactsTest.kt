@@ -20,6 +20,7 @@ internal val PUBLISHED = listOf(
     Published("library/testkit", "tether-testkit", "dev.tether.testkit"),
     Published("library/micrometer", "tether-micrometer", "dev.tether.micrometer"),
     Published("library/serialization", "tether-serialization", "dev.tether.serialization"),
+    Published("library/jackson", "tether-jackson", "dev.tether.jackson"),
 )
 
 internal val root = File(System.getProperty("tether.root") ?: "..").canonicalFile
