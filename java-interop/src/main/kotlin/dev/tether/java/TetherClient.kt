@@ -239,6 +239,16 @@ public class TetherClient private constructor(
         public fun tls(trustManagers: Array<TrustManager>, keyManagers: Array<KeyManager>?): Builder =
             step { tls(trustManagers, keyManagers) }
 
+        /**
+         * Pins hosts matching [hostPattern] (`example.com`, `*.example.com`, `**.example.com`) to [pins]
+         * (`sha256/<Base64 of the SHA-256 of a SubjectPublicKeyInfo>`; add a backup pin): after the normal verification,
+         * a key of the verified chain must match one, or the attempt fails with `ConnectFailed` of kind TLS naming the
+         * host and the pins seen. Calls add up. Fails at once naming a bad pin or pattern; [build] fails with
+         * [tls] given an `SSLContext` (use trust managers: Tether wraps them). See `dev.tether.CertificatePins`.
+         */
+        public fun certificatePin(hostPattern: String, vararg pins: String): Builder =
+            step { certificatePins { pin(hostPattern, *pins) } }
+
         /** The `User-Agent` of the upgrade (default `tether/<version>`); null sends none. */
         public fun userAgent(value: String?): Builder = step { userAgent = value }
 

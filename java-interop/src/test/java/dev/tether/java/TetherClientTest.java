@@ -17,6 +17,7 @@ import dev.tether.TetherException;
 import dev.tether.testkit.ConnectionScript;
 import dev.tether.testkit.HandshakeResponse;
 import dev.tether.testkit.Recorder;
+import dev.tether.testkit.TestCertificate;
 import dev.tether.testkit.TestWebSocketServer;
 import dev.tether.testkit.WireFrame;
 import java.nio.charset.StandardCharsets;
@@ -54,6 +55,32 @@ class TetherClientTest {
                 javax.net.ssl.TrustManagerFactory.getInstance(javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
         f.init((java.security.KeyStore) null);
         return f.getTrustManagers();
+    }
+
+    @Test
+    void certificatePinsFromJava() throws Exception {
+        TestCertificate root = TestCertificate.authority("Java Pinning Root");
+        TestCertificate leaf = root.issue("ip:127.0.0.1");
+        String wrong = "sha256/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+        try (TestWebSocketServer server = new TestWebSocketServer()) {
+            server.setTls(leaf);
+            server.start();
+            javax.net.ssl.TrustManager[] trust = {leaf.getTrustManager()};
+            try (TetherConnection conn = quick(server.url()).tls(trust, null).certificatePin("127.0.0.1", wrong, root.getPin())
+                    .build().connect().get(5, TimeUnit.SECONDS)) { // the backup pin (the root's key) matches
+                assertTrue(conn.isOpen());
+            }
+            ExecutionException refused = assertThrows(ExecutionException.class, () ->
+                    quick(server.url()).tls(trust, null).reconnect(false).certificatePin("127.0.0.1", wrong)
+                            .build().connect().get(5, TimeUnit.SECONDS));
+            TetherException.ConnectFailed failed = assertInstanceOf(TetherException.ConnectFailed.class, refused.getCause());
+            assertEquals(TetherException.ConnectFailure.TLS, failed.getKind());
+            assertTrue(failed.getMessage().contains("certificate pinning failed for 127.0.0.1"), failed.getMessage());
+            assertTrue(failed.getMessage().contains(leaf.getPin()), failed.getMessage());
+        }
+        IllegalArgumentException bad = assertThrows(IllegalArgumentException.class,
+                () -> TetherClient.builder("wss://x.example").certificatePin("x.example", "md5/xyz"));
+        assertTrue(bad.getMessage().startsWith("certificatePins: 'md5/xyz'"), bad.getMessage());
     }
 
     @Test

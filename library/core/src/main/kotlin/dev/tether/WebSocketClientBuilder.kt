@@ -3,6 +3,7 @@ package dev.tether
 import dev.tether.engine.EngineFactory
 import dev.tether.engine.TetherEngineApi
 import dev.tether.internal.TetherVersion
+import dev.tether.internal.TlsContexts
 import dev.tether.internal.UrlCheck
 import javax.net.ssl.KeyManager
 import javax.net.ssl.SSLContext
@@ -148,6 +149,9 @@ public class WebSocketClientBuilder internal constructor(private val url: String
     public var hookDispatcher: kotlinx.coroutines.CoroutineDispatcher? = null
 
     private var sslContext: SSLContext? = null
+    private var trustManagers: Array<out TrustManager>? = null
+    private var keyManagers: Array<out KeyManager>? = null
+    private val pins = CertificatePinsBuilder()
     private var engineFactory: EngineFactory? = null
 
     /** What [Connection.send] does while not connected (default [OfflinePolicy.QUEUE]). */
@@ -273,6 +277,8 @@ public class WebSocketClientBuilder internal constructor(private val url: String
      */
     public fun tls(sslContext: SSLContext) {
         this.sslContext = sslContext
+        trustManagers = null
+        keyManagers = null
     }
 
     /**
@@ -281,7 +287,20 @@ public class WebSocketClientBuilder internal constructor(private val url: String
      */
     public fun tls(trustManagers: Array<out TrustManager>, keyManagers: Array<out KeyManager>? = null) {
         require(trustManagers.isNotEmpty()) { "tls: trustManagers must not be empty" }
-        sslContext = SSLContext.getInstance("TLS").apply { init(keyManagers, trustManagers, null) }
+        this.trustManagers = trustManagers.copyOf()
+        this.keyManagers = keyManagers?.copyOf()
+        sslContext = null
+    }
+
+    /**
+     * Certificate pinning (see [CertificatePins]): `certificatePins { pin("*.example.com", "sha256/…", "sha256/…") }`.
+     * Checked after the normal verification of the chain and the host name, never instead of it; a host without
+     * pins is not pinned. Works with the default trust store or [tls] with trust managers, on Tether's own engine;
+     * the build fails with [tls] given an [SSLContext] (Tether must wrap the trust manager) or with another engine.
+     * Calls add up.
+     */
+    public fun certificatePins(block: CertificatePinsBuilder.() -> Unit) {
+        pins.apply(block)
     }
 
     /**
@@ -393,6 +412,7 @@ public class WebSocketClientBuilder internal constructor(private val url: String
     @JvmSynthetic
     internal fun build(): WebSocketClientConfig {
         UrlCheck.requireWebSocketUrl(url, "url")
+        val certificatePins = pins.build()
         require(engineFactory == null || (proxy == null && proxySelector == null)) {
             "proxy / proxySelector: only Tether's own engine uses them; with another engine, configure its client's proxy"
         }
@@ -428,7 +448,8 @@ public class WebSocketClientBuilder internal constructor(private val url: String
             logInfo = logInfo,
             maxFragments = maxFragments,
             userAgent = userAgent,
-            sslContext = sslContext,
+            sslContext = TlsContexts.build(sslContext, trustManagers, keyManagers, certificatePins, engineFactory != null),
+            certificatePins = certificatePins,
             engineFactory = engineFactory,
             hookDispatcher = hookDispatcher,
             inboundTap = inboundTap,

@@ -57,6 +57,8 @@ public class WebSocketClientConfig internal constructor(
     public val userAgent: String?,
     /** The TLS context for `wss://`, or null for the JDK's default. Verification is always on. */
     public val sslContext: SSLContext?,
+    /** The certificate pins ([CertificatePins]), empty when no host is pinned. */
+    public val certificatePins: CertificatePins,
     @get:JvmSynthetic
     internal val engineFactory: EngineFactory?,
     /** Where hooks run, or null for the connection's own dispatcher. */
