@@ -4,7 +4,10 @@ import dev.tether.ConnectContext
 import dev.tether.OfflinePolicy
 import dev.tether.OverflowPolicy
 import dev.tether.WebSocketClientBuilder
+import dev.tether.micrometer.micrometer
 import dev.tether.webSocketClient
+import io.micrometer.core.instrument.MeterRegistry
+import io.micrometer.core.instrument.Tag
 import kotlinx.coroutines.future.await
 import java.time.Duration
 import javax.net.ssl.KeyManager
@@ -248,6 +251,16 @@ public class TetherClient private constructor(
          */
         public fun certificatePin(hostPattern: String, vararg pins: String): Builder =
             step { certificatePins { pin(hostPattern, *pins) } }
+
+        /**
+         * Records every connection's metrics in [registry] (see `docs/observability.md` for the meters), from before
+         * its first attempt, so the first connect is counted too. Needs `tether-micrometer` on the class path (this
+         * facade declares it optional). [tags] go on every meter; [tagConnectionId] adds the connection's id (only for
+         * a bounded number of connections per registry).
+         */
+        @JvmOverloads
+        public fun metrics(registry: MeterRegistry, tags: Iterable<Tag> = emptyList(), tagConnectionId: Boolean = false): Builder =
+            step { micrometer(registry, tags, tagConnectionId) }
 
         /** The `User-Agent` of the upgrade (default `tether/<version>`); null sends none. */
         public fun userAgent(value: String?): Builder = step { userAgent = value }

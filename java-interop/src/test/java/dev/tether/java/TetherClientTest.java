@@ -58,6 +58,40 @@ class TetherClientTest {
     }
 
     @Test
+    void metricsCountFromTheFirstConnect() throws Exception {
+        io.micrometer.core.instrument.simple.SimpleMeterRegistry registry = new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
+        try (TestWebSocketServer server = TestWebSocketServer.echo()) {
+            TetherConnection conn = quick(server.url())
+                    .metrics(registry, List.of(io.micrometer.core.instrument.Tag.of("app", "java")), false)
+                    .build().connect().get(5, TimeUnit.SECONDS);
+            server.stop();
+            server.start(); // same port: the client reconnects by itself
+            awaitCount(registry, "tether.connects", "success", 2.0);
+            conn.sendText("hi").get(5, TimeUnit.SECONDS);
+            assertEquals(Optional.of(new Frame.Text("hi")), conn.receive(FIVE));
+            awaitCount(registry, "tether.messages", null, 1.0);
+            assertEquals("java", registry.find("tether.connects").tag("outcome", "success").counter().getId().getTag("app"));
+            conn.close();
+        }
+    }
+
+    /** Waits (at most 5 s) until the counter [name] (with outcome [outcome] if given, direction in otherwise) reaches [expected]. */
+    private static void awaitCount(io.micrometer.core.instrument.MeterRegistry registry, String name, String outcome, double expected)
+            throws InterruptedException {
+        long deadline = System.nanoTime() + FIVE.toNanos();
+        double seen = 0;
+        while (System.nanoTime() < deadline) {
+            io.micrometer.core.instrument.search.Search search = registry.find(name);
+            search = outcome != null ? search.tag("outcome", outcome) : search.tags("direction", "in");
+            io.micrometer.core.instrument.Counter c = search.counter();
+            seen = c == null ? 0 : c.count();
+            if (seen >= expected) break;
+            Thread.sleep(10);
+        }
+        assertEquals(expected, seen, name);
+    }
+
+    @Test
     void certificatePinsFromJava() throws Exception {
         TestCertificate root = TestCertificate.authority("Java Pinning Root");
         TestCertificate leaf = root.issue("ip:127.0.0.1");
