@@ -46,16 +46,27 @@ public class TetherMetrics private constructor(
         connection.events.takeWhile { it !is ConnectionEvent.Closed }.collect { record(it) }
     }
 
+    /**
+     * The gauges follow this connection. A gauge with the same name and tags already in the registry (an earlier
+     * connection of the same client, closed or not, without `tagConnectionId`) is replaced: a registry keeps the first
+     * meter registered under an id, which would otherwise go on showing the old connection.
+     */
     private fun registerGauges() {
         for (kind in StateKind.values()) {
-            meters += Gauge.builder("tether.connection.state", connection) { if (StateKind.of(it.state.value) == kind) 1.0 else 0.0 }
-                .description("1 for the connection's current state, 0 for the others")
-                .tags(tags).tag("state", kind.tag).register(registry)
+            meters += gauge("tether.connection.state", "1 for the connection's current state, 0 for the others", Tags.of("state", kind.tag)) {
+                if (StateKind.of(it.state.value) == kind) 1.0 else 0.0
+            }
         }
-        meters += Gauge.builder("tether.outbox.depth", connection) { it.outboxDepth.toDouble() }
-            .description("frames queued and not yet written").tags(tags).register(registry)
-        meters += Gauge.builder("tether.incoming.backlog", connection) { it.incomingBacklog.toDouble() }
-            .description("messages read but waiting because the incoming buffer is full").tags(tags).register(registry)
+        meters += gauge("tether.outbox.depth", "frames queued and not yet written", Tags.empty()) { it.outboxDepth.toDouble() }
+        meters += gauge("tether.incoming.backlog", "messages read but waiting because the incoming buffer is full", Tags.empty()) {
+            it.incomingBacklog.toDouble()
+        }
+    }
+
+    private fun gauge(name: String, description: String, extra: Tags, value: (Connection) -> Double): Gauge {
+        val all = tags.and(extra)
+        registry.remove(Meter.Id(name, all, null, description, Meter.Type.GAUGE))
+        return Gauge.builder(name, connection, value).description(description).tags(all).register(registry)
     }
 
     private fun record(e: ConnectionEvent) {
@@ -103,7 +114,9 @@ public class TetherMetrics private constructor(
     override fun close() {
         scope?.cancel()
         synchronized(meters) {
-            meters.forEach { registry.remove(it) }
+            // a gauge a later connection has taken over (see registerGauges) is no longer this binding's to remove
+            val current = registry.meters.associateBy { it.id }
+            meters.forEach { if (current[it.id] === it) registry.remove(it) }
             meters.clear()
         }
     }
