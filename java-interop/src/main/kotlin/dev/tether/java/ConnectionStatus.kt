@@ -3,13 +3,14 @@ package dev.tether.java
 import dev.tether.ConnectionState
 import dev.tether.Disconnect
 import dev.tether.TetherException
+import dev.tether.java.internal.KotlinOnly
 import kotlin.time.toJavaDuration
 
 /**
  * A snapshot of a connection's state, for Java: [kind] says which state, the other fields carry its data (null when
  * the state has none). Immutable.
  */
-public class ConnectionStatus private constructor(
+public class ConnectionStatus internal constructor(
     /** Which state. */
     public val kind: Kind,
     /** The attempt (connecting, connected, reconnecting), or 0. */
@@ -30,6 +31,7 @@ public class ConnectionStatus private constructor(
     public val headers: Map<String, List<String>>,
     /** The negotiated subprotocol (connected), or null. */
     public val subprotocol: String?,
+    kotlinOnly: KotlinOnly = KotlinOnly(),
 ) {
     /**
      * The states of a connection; see `docs/lifecycle.md`. [NOT_STARTED]: `connect()` has not been called yet (the
@@ -39,45 +41,10 @@ public class ConnectionStatus private constructor(
 
     override fun toString(): String = "ConnectionStatus($kind, attempt=$attempt, delay=$delay, code=$code)"
 
-    internal companion object {
-        @JvmSynthetic
-        fun of(s: ConnectionState): ConnectionStatus = when (s) {
-            is ConnectionState.Connecting -> make(Kind.CONNECTING, attempt = s.attempt)
-            is ConnectionState.Connected -> make(
-                Kind.CONNECTED, attempt = s.attempt, status = s.handshake.status, headers = s.handshake.headers,
-                subprotocol = s.handshake.subprotocol,
-            )
-            is ConnectionState.Reconnecting -> make(
-                Kind.RECONNECTING, attempt = s.attempt, delay = s.delay.toJavaDuration(), cause = s.cause,
-                disconnect = s.disconnect?.let { DisconnectInfo.of(it) },
-            )
-            is ConnectionState.Down -> make(Kind.DOWN, cause = s.cause, disconnect = s.disconnect?.let { DisconnectInfo.of(it) })
-            is ConnectionState.Paused -> make(Kind.PAUSED, reason = s.reason.name)
-            is ConnectionState.Closing -> make(Kind.CLOSING, code = s.code, reason = s.reason)
-            is ConnectionState.Closed -> make(Kind.CLOSED, code = s.code, reason = s.reason, cause = s.cause)
-        }
-
-        /** Before `connect()`: [Kind.NOT_STARTED]. */
-        @JvmSynthetic
-        fun notStarted(): ConnectionStatus = make(Kind.NOT_STARTED)
-
-        private fun make(
-            kind: Kind,
-            attempt: Int = 0,
-            delay: java.time.Duration? = null,
-            cause: TetherException? = null,
-            disconnect: DisconnectInfo? = null,
-            code: Int = 0,
-            reason: String = "",
-            status: Int = 0,
-            headers: Map<String, List<String>> = emptyMap(),
-            subprotocol: String? = null,
-        ) = ConnectionStatus(kind, attempt, delay, cause, disconnect, code, reason, status, headers, subprotocol)
-    }
 }
 
 /** How one connection ended, for Java. Immutable. */
-public class DisconnectInfo private constructor(
+public class DisconnectInfo internal constructor(
     /** The close code really sent or received (1006 without a close frame). */
     public val code: Int,
     /** The close reason, or a short description. */
@@ -88,11 +55,8 @@ public class DisconnectInfo private constructor(
     public val cause: TetherException?,
     /** How long the connection was up. */
     public val uptime: java.time.Duration,
+    kotlinOnly: KotlinOnly = KotlinOnly(),
 ) {
     override fun toString(): String = "DisconnectInfo(code=$code, reason=\"$reason\", byServer=$byServer, uptime=$uptime)"
 
-    internal companion object {
-        @JvmSynthetic
-        fun of(d: Disconnect) = DisconnectInfo(d.code, d.reason, d.byServer, d.cause, d.uptime.toJavaDuration())
-    }
 }

@@ -1,31 +1,35 @@
 package dev.tether.java
 
 import dev.tether.java.internal.CallbackRunner
-
+import dev.tether.java.internal.ConnectionStatuses
+import dev.tether.java.internal.KotlinOnly
+import dev.tether.java.internal.PhoenixEventInfos
+import dev.tether.java.internal.PhoenixMessages
+import dev.tether.java.internal.PhoenixReplies
 import dev.tether.phoenix.ChannelState
 import dev.tether.phoenix.Payload
 import dev.tether.phoenix.PhoenixChannel
 import dev.tether.phoenix.PhoenixSocket
 import dev.tether.phoenix.phoenixSocket
+import java.time.Duration
+import java.util.concurrent.CompletableFuture
+import java.util.concurrent.CompletionStage
+import java.util.concurrent.Executor
+import java.util.function.IntFunction
+import java.util.function.Supplier
+import kotlin.time.toKotlinDuration
 import kotlinx.coroutines.CoroutineName
-import kotlinx.coroutines.CoroutineStart
 import kotlinx.coroutines.CoroutineScope
+import kotlinx.coroutines.CoroutineStart
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.SupervisorJob
+import kotlinx.coroutines.asExecutor
 import kotlinx.coroutines.cancel
 import kotlinx.coroutines.future.await
 import kotlinx.coroutines.future.future
 import kotlinx.coroutines.launch
 import kotlinx.serialization.json.Json
 import kotlinx.serialization.json.JsonObject
-import java.time.Duration
-import java.util.concurrent.CompletableFuture
-import java.util.concurrent.CompletionStage
-import java.util.concurrent.Executor
-import kotlinx.coroutines.asExecutor
-import java.util.function.IntFunction
-import java.util.function.Supplier
-import kotlin.time.toKotlinDuration
 
 /**
  * A Phoenix Channels socket for Java: futures for joins, leaves and pushes, listeners on an executor of your
@@ -89,7 +93,7 @@ public class PhoenixClient private constructor(
      * `TetherException.HandshakeFailed` with its status). A snapshot: [addEventListener] sees every transition.
      */
     public fun status(): ConnectionStatus =
-        if (started) ConnectionStatus.of(socket.state.value) else ConnectionStatus.notStarted()
+        if (started) ConnectionStatuses.of(socket.state.value) else ConnectionStatuses.notStarted()
 
     @Volatile
     private var started = false
@@ -103,7 +107,7 @@ public class PhoenixClient private constructor(
      */
     public fun addEventListener(listener: PhoenixEventListener): AutoCloseable {
         val job = scope.launch(CoroutineName("tether-java-phoenix-events"), start = kotlinx.coroutines.CoroutineStart.UNDISPATCHED) {
-            socket.events.collect { e -> callListener("onEvent") { listener.onEvent(PhoenixEventInfo.of(e)) } }
+            socket.events.collect { e -> callListener("onEvent") { listener.onEvent(PhoenixEventInfos.of(e)) } }
         }
         return AutoCloseable { job.cancel() }
     }
@@ -122,7 +126,10 @@ public class PhoenixClient private constructor(
     }
 
     /** One channel, for Java. Thread-safe. */
-    public inner class Channel internal constructor(private val channel: PhoenixChannel) {
+    public inner class Channel internal constructor(
+        private val channel: PhoenixChannel,
+        kotlinOnly: KotlinOnly = KotlinOnly(),
+    ) {
         /** The topic. */
         public fun topic(): String = channel.topic
 
@@ -131,14 +138,14 @@ public class PhoenixClient private constructor(
 
         /** Joins (once per channel); completes with the first join's reply. The channel then keeps rejoining. */
         public fun join(): CompletableFuture<PhoenixReply> =
-            scope.future(start = CoroutineStart.UNDISPATCHED) { PhoenixReply.of(channel.join()) } // pushes may follow at once
+            scope.future(start = CoroutineStart.UNDISPATCHED) { PhoenixReplies.of(channel.join()) } // pushes may follow at once
 
         /** Joins with a [timeout] for this and every rejoin. */
         public fun join(timeout: Duration): CompletableFuture<PhoenixReply> =
-            scope.future(start = CoroutineStart.UNDISPATCHED) { PhoenixReply.of(channel.join(timeout.toKotlinDuration())) }
+            scope.future(start = CoroutineStart.UNDISPATCHED) { PhoenixReplies.of(channel.join(timeout.toKotlinDuration())) }
 
         /** Leaves; completes with the reply (or TIMEOUT). */
-        public fun leave(): CompletableFuture<PhoenixReply> = scope.future { PhoenixReply.of(channel.leave()) }
+        public fun leave(): CompletableFuture<PhoenixReply> = scope.future { PhoenixReplies.of(channel.leave()) }
 
         /**
          * Pushes [event] with a JSON payload and returns at once; completes with the reply. Pushes that find the
@@ -160,13 +167,13 @@ public class PhoenixClient private constructor(
             // completed from the push itself, not from a coroutine of this client's scope: close() cancels that scope,
             // and every push (the Timeout the socket's end gives included) must reach its future
             val future = CompletableFuture<PhoenixReply>()
-            p.onReply { reply -> COMPLETER.execute { future.complete(PhoenixReply.of(reply)) } }
+            p.onReply { reply -> COMPLETER.execute { future.complete(PhoenixReplies.of(reply)) } }
             return future
         }
 
         /** Completes with the next message with [event] (Slipstream's await_message); fails after [timeout]. */
         public fun awaitMessage(event: String, timeout: Duration): CompletableFuture<PhoenixMessage> =
-            scope.future { PhoenixMessage.of(channel.awaitMessage(event, timeout.toKotlinDuration())) }
+            scope.future { PhoenixMessages.of(channel.awaitMessage(event, timeout.toKotlinDuration())) }
 
         /** Completes with the next message with [event] that matches [predicate]; fails after [timeout]. */
         public fun awaitMessage(
@@ -174,7 +181,7 @@ public class PhoenixClient private constructor(
             predicate: java.util.function.Predicate<PhoenixMessage>,
             timeout: Duration,
         ): CompletableFuture<PhoenixMessage> = scope.future {
-            PhoenixMessage.of(channel.awaitMessage(event, timeout.toKotlinDuration()) { predicate.test(PhoenixMessage.of(it)) })
+            PhoenixMessages.of(channel.awaitMessage(event, timeout.toKotlinDuration()) { predicate.test(PhoenixMessages.of(it)) })
         }
 
         /**
@@ -183,7 +190,7 @@ public class PhoenixClient private constructor(
          */
         public fun addMessageListener(listener: MessageListener): AutoCloseable {
             val job = scope.launch(CoroutineName("tether-java-phoenix-messages"), start = kotlinx.coroutines.CoroutineStart.UNDISPATCHED) {
-                channel.messages.collect { m -> callListener("onMessage") { listener.onMessage(PhoenixMessage.of(m)) } }
+                channel.messages.collect { m -> callListener("onMessage") { listener.onMessage(PhoenixMessages.of(m)) } }
             }
             return AutoCloseable { job.cancel() }
         }
@@ -208,7 +215,7 @@ public class PhoenixClient private constructor(
     }
 
     /** Sets the socket's options; setters validate at once, naming the option. Not thread-safe. */
-    public class Builder internal constructor(private val endpoint: String) {
+    public class Builder internal constructor(private val endpoint: String, kotlinOnly: KotlinOnly = KotlinOnly()) {
         private var params: suspend () -> Map<String, String> = { emptyMap() }
         private var heartbeatInterval: Duration? = null
         private var heartbeatTimeout: Duration? = null

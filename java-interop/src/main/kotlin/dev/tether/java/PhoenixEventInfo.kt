@@ -1,6 +1,7 @@
 package dev.tether.java
 
 import dev.tether.TetherException
+import dev.tether.java.internal.KotlinOnly
 import dev.tether.phoenix.PhoenixEvent
 import kotlin.time.toJavaDuration
 
@@ -8,7 +9,7 @@ import kotlin.time.toJavaDuration
  * One event of a Phoenix socket or channel, for Java (see `PhoenixEvent` for the meaning of each [kind]). Only the
  * fields of its kind are set; the others are null or 0. Immutable; users only receive these.
  */
-public class PhoenixEventInfo private constructor(
+public class PhoenixEventInfo internal constructor(
     /** What happened. */
     public val kind: Kind,
     /** The channel's topic (channel events), or null. */
@@ -33,6 +34,7 @@ public class PhoenixEventInfo private constructor(
     public val reply: PhoenixReply?,
     /** How many events this listener missed (EVENTS_DROPPED), or 0. */
     public val dropped: Long,
+    kotlinOnly: KotlinOnly = KotlinOnly(),
 ) {
     /** The kinds of events, socket first, then channel. */
     public enum class Kind {
@@ -43,30 +45,6 @@ public class PhoenixEventInfo private constructor(
     override fun toString(): String = "PhoenixEventInfo($kind${topic?.let { " $it" } ?: ""}" +
         (if (code != 0) " $code" else "") + (reason?.let { " \"$it\"" } ?: "") + (error?.let { " $it" } ?: "") + ")"
 
-    internal companion object {
-        @JvmSynthetic
-        fun of(e: PhoenixEvent): PhoenixEventInfo {
-            fun make(
-                kind: Kind, topic: String? = null, attempt: Int = 0, delay: java.time.Duration? = null, code: Int = 0,
-                reason: String? = null, byServer: Boolean = false, error: TetherException? = null, joinRef: String? = null,
-                rejoin: Boolean = false, reply: PhoenixReply? = null, dropped: Long = 0,
-            ) = PhoenixEventInfo(kind, topic, attempt, delay, code, reason, byServer, error, joinRef, rejoin, reply, dropped)
-            return when (e) {
-                is PhoenixEvent.Opened -> make(Kind.OPENED, attempt = e.attempt)
-                is PhoenixEvent.Closed -> make(Kind.CLOSED, code = e.code, reason = e.reason, byServer = e.byServer, error = e.cause)
-                is PhoenixEvent.ConnectFailed -> make(Kind.CONNECT_FAILED, error = e.error)
-                is PhoenixEvent.ReconnectScheduled -> make(Kind.RECONNECT_SCHEDULED, attempt = e.attempt, delay = e.delay.toJavaDuration())
-                is PhoenixEvent.Error -> make(Kind.ERROR, error = e.error)
-                is PhoenixEvent.Terminated -> make(Kind.TERMINATED, code = e.code, reason = e.reason)
-                is PhoenixEvent.Joining -> make(Kind.JOINING, e.topic, joinRef = e.joinRef, rejoin = e.rejoin)
-                is PhoenixEvent.Joined ->
-                    make(Kind.JOINED, e.topic, joinRef = e.joinRef, rejoin = e.rejoin, reply = PhoenixReply.of(dev.tether.phoenix.Reply.Ok(e.response)))
-                is PhoenixEvent.Errored -> make(Kind.ERRORED, e.topic, reason = e.reason, reply = e.reply?.let { PhoenixReply.of(it) })
-                is PhoenixEvent.Left -> make(Kind.LEFT, e.topic, byServer = e.byServer)
-                is PhoenixEvent.EventsDropped -> make(Kind.EVENTS_DROPPED, dropped = e.count)
-            }
-        }
-    }
 }
 
 /** Receives a Phoenix socket's events, in order, on the callback executor. */

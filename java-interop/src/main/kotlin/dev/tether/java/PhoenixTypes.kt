@@ -1,11 +1,12 @@
 package dev.tether.java
 
+import dev.tether.java.internal.KotlinOnly
 import dev.tether.phoenix.Message
 import dev.tether.phoenix.Payload
 import dev.tether.phoenix.Reply
 
 /** A Phoenix reply, for Java: [status], and the response as JSON text or bytes. Immutable. */
-public class PhoenixReply private constructor(
+public class PhoenixReply internal constructor(
     /** OK, ERROR, TIMEOUT or FAILED. */
     public val status: Status,
     /** The response as JSON text (null for a binary response, a timeout or a failure). */
@@ -13,6 +14,7 @@ public class PhoenixReply private constructor(
     private val bytes: ByteArray?,
     /** Why the push was not sent or written ([Status.FAILED]), else null. */
     public val failure: dev.tether.TetherException? = null,
+    kotlinOnly: KotlinOnly = KotlinOnly(),
 ) {
     /**
      * The outcome of a join, leave or push: the server's `ok` or `error`, no reply in time, or FAILED when it could
@@ -29,24 +31,10 @@ public class PhoenixReply private constructor(
     override fun toString(): String =
         "PhoenixReply($status, ${responseJson ?: bytes?.let { "${it.size} bytes" } ?: failure?.message})"
 
-    internal companion object {
-        @JvmSynthetic
-        fun of(r: Reply): PhoenixReply = when (r) {
-            is Reply.Ok -> make(Status.OK, r.response)
-            is Reply.Error -> make(Status.ERROR, r.response)
-            Reply.Timeout -> PhoenixReply(Status.TIMEOUT, null, null)
-            is Reply.Failed -> PhoenixReply(Status.FAILED, null, null, r.cause)
-        }
-
-        private fun make(status: Status, p: Payload) = when (p) {
-            is Payload.Json -> PhoenixReply(status, p.json.toString(), null)
-            is Payload.Binary -> PhoenixReply(status, null, p.bytes)
-        }
-    }
 }
 
 /** A Phoenix message, for Java: the payload as JSON text or bytes. Immutable. */
-public class PhoenixMessage private constructor(
+public class PhoenixMessage internal constructor(
     /** The topic. */
     public val topic: String,
     /** The event. */
@@ -54,19 +42,13 @@ public class PhoenixMessage private constructor(
     /** The payload as JSON text, or null for a binary payload. */
     public val payloadJson: String?,
     private val bytes: ByteArray?,
+    kotlinOnly: KotlinOnly = KotlinOnly(),
 ) {
     /** A copy of a binary payload, or null. */
     public fun payloadBytes(): ByteArray? = bytes?.copyOf()
 
     override fun toString(): String = "PhoenixMessage($topic $event ${payloadJson ?: "${bytes?.size} bytes"})"
 
-    internal companion object {
-        @JvmSynthetic
-        fun of(m: Message): PhoenixMessage = when (val p = m.payload) {
-            is Payload.Json -> PhoenixMessage(m.topic, m.event, p.json.toString(), null)
-            is Payload.Binary -> PhoenixMessage(m.topic, m.event, null, p.bytes)
-        }
-    }
 }
 
 /** Receives a channel's messages, on the callback executor. */

@@ -4,21 +4,22 @@ import dev.tether.ConnectContext
 import dev.tether.OfflinePolicy
 import dev.tether.OverflowPolicy
 import dev.tether.WebSocketClientBuilder
+import dev.tether.java.internal.KotlinOnly
 import dev.tether.micrometer.micrometer
 import dev.tether.webSocketClient
 import io.micrometer.core.instrument.MeterRegistry
 import io.micrometer.core.instrument.Tag
-import kotlinx.coroutines.future.await
 import java.time.Duration
+import java.util.concurrent.CompletableFuture
+import java.util.concurrent.Executor
+import java.util.function.IntFunction
 import javax.net.ssl.KeyManager
 import javax.net.ssl.SSLContext
 import javax.net.ssl.TrustManager
-import java.util.concurrent.CompletableFuture
-import java.util.concurrent.Executor
+import kotlin.time.toKotlinDuration
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.asExecutor
-import java.util.function.IntFunction
-import kotlin.time.toKotlinDuration
+import kotlinx.coroutines.future.await
 
 /**
  * A Tether WebSocket client for Java: an immutable, validated configuration from which [connect] starts supervised
@@ -72,7 +73,7 @@ public class TetherClient private constructor(
      * Sets every option of a Tether client. Setters validate at once (an [IllegalArgumentException] names the
      * option); [build] checks the whole. Not thread-safe.
      */
-    public class Builder internal constructor(private val url: String) {
+    public class Builder internal constructor(private val url: String, kotlinOnly: KotlinOnly = KotlinOnly()) {
         private val steps = ArrayList<WebSocketClientBuilder.() -> Unit>()
         private var listener: Listener = object : Listener {}
         private var executor: Executor = Dispatchers.Default.asExecutor()

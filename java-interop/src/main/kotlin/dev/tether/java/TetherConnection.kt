@@ -1,32 +1,35 @@
 package dev.tether.java
 
-import dev.tether.java.internal.CallbackRunner
-
 import dev.tether.Connection
-import dev.tether.HookScope
-import kotlinx.coroutines.Deferred
-import kotlinx.coroutines.asExecutor
 import dev.tether.ConnectionState
 import dev.tether.Frame
+import dev.tether.HookScope
 import dev.tether.TetherException
+import dev.tether.java.internal.CallbackRunner
+import dev.tether.java.internal.ConnectionEventInfos
+import dev.tether.java.internal.ConnectionStatuses
+import dev.tether.java.internal.DisconnectInfos
+import dev.tether.java.internal.KotlinOnly
 import dev.tether.webSocketClient
-import kotlinx.coroutines.CancellationException
-import kotlinx.coroutines.CoroutineName
-import kotlinx.coroutines.CoroutineScope
-import kotlinx.coroutines.Dispatchers
-import kotlinx.coroutines.SupervisorJob
-import kotlinx.coroutines.flow.transformWhile
-import kotlinx.coroutines.future.future
-import kotlinx.coroutines.jdk9.asPublisher
-import kotlinx.coroutines.asCoroutineDispatcher
-import kotlinx.coroutines.launch
-import org.slf4j.LoggerFactory
 import java.time.Duration
 import java.util.Optional
 import java.util.concurrent.CompletableFuture
 import java.util.concurrent.Flow
 import kotlin.time.toJavaDuration
 import kotlin.time.toKotlinDuration
+import kotlinx.coroutines.CancellationException
+import kotlinx.coroutines.CoroutineName
+import kotlinx.coroutines.CoroutineScope
+import kotlinx.coroutines.Deferred
+import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.SupervisorJob
+import kotlinx.coroutines.asCoroutineDispatcher
+import kotlinx.coroutines.asExecutor
+import kotlinx.coroutines.flow.transformWhile
+import kotlinx.coroutines.future.future
+import kotlinx.coroutines.jdk9.asPublisher
+import kotlinx.coroutines.launch
+import org.slf4j.LoggerFactory
 
 /**
  * A running, supervised connection, for Java. Every method is thread-safe. A send's future is complete when the
@@ -38,7 +41,10 @@ import kotlin.time.toKotlinDuration
  * Cost: a send queues the frame from the calling thread (no coroutine, no executor hop); listener methods run in
  * batches, one executor task for every run of queued events.
  */
-public class TetherConnection internal constructor(private val client: TetherClient) : AutoCloseable {
+public class TetherConnection internal constructor(
+    private val client: TetherClient,
+    kotlinOnly: KotlinOnly = KotlinOnly(),
+) : AutoCloseable {
     private val log = LoggerFactory.getLogger("dev.tether.java.TetherConnection")
     private val listener = client.listener
     private val callbacks = CallbackRunner(client.executor)
@@ -92,21 +98,21 @@ public class TetherConnection internal constructor(private val client: TetherCli
             }
             onDisconnect { d ->
                 ready.await()
-                val info = DisconnectInfo.of(d)
+                val info = DisconnectInfos.of(d)
                 guarded("onDisconnect") { listener.onDisconnect(self, info) }
                 client.disconnectHandler?.onDisconnect(info, attempt)?.core ?: defaultDecision(d)
             }
             onTerminate { closed ->
                 // last of all: after the other hooks (the core runs this one after them) and after onStateChange(CLOSED)
                 stateDelivered.await()
-                guarded("onTerminate") { listener.onTerminate(self, ConnectionStatus.of(closed)) }
+                guarded("onTerminate") { listener.onTerminate(self, ConnectionStatuses.of(closed)) }
             }
         }.connect()
         ready.complete(Unit)
         // ends by itself after Closed, so the facade's scope needs no cancelling: its work ends with the connection
         scope.launch(CoroutineName("tether-java-state")) {
             core.state.transformWhile { emit(it); it !is ConnectionState.Closed }.collect { s ->
-                callbacks.post { guarded("onStateChange") { listener.onStateChange(self, ConnectionStatus.of(s)) } }
+                callbacks.post { guarded("onStateChange") { listener.onStateChange(self, ConnectionStatuses.of(s)) } }
             }
             callbacks.call { }
             stateDelivered.complete(Unit)
@@ -133,7 +139,7 @@ public class TetherConnection internal constructor(private val client: TetherCli
     public fun addEventListener(listener: ConnectionEventListener): AutoCloseable {
         val job = scope.launch(CoroutineName("tether-java-events"), start = kotlinx.coroutines.CoroutineStart.UNDISPATCHED) {
             core.events.collect { e ->
-                val info = ConnectionEventInfo.of(e)
+                val info = ConnectionEventInfos.of(e)
                 callbacks.call { guarded("onEvent") { listener.onEvent(info) } }
             }
         }
@@ -141,7 +147,7 @@ public class TetherConnection internal constructor(private val client: TetherCli
     }
 
     /** The current state. */
-    public fun status(): ConnectionStatus = coreRef?.state?.value?.let { ConnectionStatus.of(it) } ?: ConnectionStatus.notStarted()
+    public fun status(): ConnectionStatus = coreRef?.state?.value?.let { ConnectionStatuses.of(it) } ?: ConnectionStatuses.notStarted()
 
     /** True while connected. */
     public fun isOpen(): Boolean = coreRef?.state?.value is ConnectionState.Connected
@@ -217,7 +223,7 @@ public class TetherConnection internal constructor(private val client: TetherCli
     public fun close(code: Int, reason: String): CompletableFuture<ConnectionStatus> {
         dev.tether.CloseCodes.requireValid(code, reason)
         core.enqueue(Frame.Close(code, reason)) // asks now, from this thread: later sends cannot overtake it
-        return scope.future { ConnectionStatus.of(core.close(code, reason)) }
+        return scope.future { ConnectionStatuses.of(core.close(code, reason)) }
     }
 
     /**
@@ -237,7 +243,7 @@ public class TetherConnection internal constructor(private val client: TetherCli
      * Completes with the status once connected (at once if connected); fails if the connection closes first or
      * goes down (a refusal such as a 404 or a 401 without a connect provider) with no `reconnect()` pending.
      */
-    public fun awaitConnected(): CompletableFuture<ConnectionStatus> = scope.future { ConnectionStatus.of(core.awaitConnected()) }
+    public fun awaitConnected(): CompletableFuture<ConnectionStatus> = scope.future { ConnectionStatuses.of(core.awaitConnected()) }
 
     /**
      * Pauses: closes the connection gracefully or stops trying, keeps what is queued, and stays PAUSED until

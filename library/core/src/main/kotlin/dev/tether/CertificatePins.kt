@@ -1,5 +1,6 @@
 package dev.tether
 
+import dev.tether.internal.KotlinOnly
 import dev.tether.internal.PinEntries
 import dev.tether.internal.PinEntry
 import dev.tether.internal.PinPatterns
@@ -32,7 +33,7 @@ import dev.tether.internal.PinPatterns
  * [TetherException.ConnectFailed] of kind TLS, naming the host and the pins seen. The check runs where the trust
  * manager runs, off Tether's I/O threads.
  */
-public class CertificatePins internal constructor(entries: PinEntries) {
+public class CertificatePins internal constructor(entries: PinEntries, kotlinOnly: KotlinOnly = KotlinOnly()) {
     private val entries: List<PinEntry> = entries.list
 
     /** The pins for [host] (every pattern that matches it), empty when it is not pinned. */
@@ -46,7 +47,7 @@ public class CertificatePins internal constructor(entries: PinEntries) {
 
 /** Builds [CertificatePins]: see there. Not thread-safe; used inside [WebSocketClientBuilder.certificatePins]. */
 @TetherDsl
-public class CertificatePinsBuilder internal constructor() {
+public class CertificatePinsBuilder internal constructor(kotlinOnly: KotlinOnly = KotlinOnly()) {
     private val entries = mutableListOf<PinEntry>()
 
     /**

@@ -1,5 +1,7 @@
 package dev.tether
 
+import dev.tether.internal.KotlinOnly
+
 /**
  * permessage-deflate (RFC 7692) as Tether's own engine offers it. Built with `compression { }` in the client
  * builder; on by default. Immutable.
@@ -29,6 +31,7 @@ public class CompressionConfig internal constructor(
     public val clientNoContextTakeover: Boolean,
     /** True to ask the server to compress each message on its own (saves the server memory). */
     public val serverNoContextTakeover: Boolean,
+    kotlinOnly: KotlinOnly = KotlinOnly(),
 ) {
     override fun toString(): String =
         if (!enabled) "CompressionConfig(off)" else "CompressionConfig(threshold=$threshold, level=$level, " +
@@ -41,7 +44,7 @@ public class CompressionConfig internal constructor(
  * time with a message naming the option. Not thread-safe: use it inside the builder block.
  */
 @TetherDsl
-public class CompressionBuilder internal constructor() {
+public class CompressionBuilder internal constructor(kotlinOnly: KotlinOnly = KotlinOnly()) {
     /** Offer the extension (default true). */
     public var enabled: Boolean = true
 

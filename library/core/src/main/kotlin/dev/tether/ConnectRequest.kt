@@ -1,5 +1,6 @@
 package dev.tether
 
+import dev.tether.internal.KotlinOnly
 import dev.tether.internal.Redaction
 import dev.tether.internal.UrlCheck
 
@@ -38,4 +39,5 @@ public class ConnectContext internal constructor(
     public val attempt: Int,
     /** The request built from the static configuration; return it, or a copy with fresh values. */
     public val defaults: ConnectRequest,
+    kotlinOnly: KotlinOnly = KotlinOnly(),
 )

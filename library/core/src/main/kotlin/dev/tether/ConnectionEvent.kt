@@ -1,6 +1,7 @@
 package dev.tether
 
 import dev.tether.TetherException.SendFailure
+import dev.tether.internal.KotlinOnly
 import kotlin.time.Duration
 
 /**
@@ -15,7 +16,11 @@ public sealed class ConnectionEvent {
     public abstract val connectionId: String
 
     /** Connecting, attempt [attempt] (0 for the first). */
-    public class Connecting internal constructor(override val connectionId: String, public val attempt: Int) : ConnectionEvent() {
+    public class Connecting internal constructor(
+        override val connectionId: String,
+        public val attempt: Int,
+        kotlinOnly: KotlinOnly = KotlinOnly(),
+    ) : ConnectionEvent() {
         override fun toString(): String = "Connecting(attempt=$attempt)"
     }
 
@@ -24,6 +29,7 @@ public sealed class ConnectionEvent {
         override val connectionId: String,
         public val attempt: Int,
         public val handshake: Handshake,
+        kotlinOnly: KotlinOnly = KotlinOnly(),
     ) : ConnectionEvent() {
         override fun toString(): String = "Connected(attempt=$attempt, subprotocol=${handshake.subprotocol})"
     }
@@ -33,13 +39,17 @@ public sealed class ConnectionEvent {
         override val connectionId: String,
         public val attempt: Int,
         public val error: TetherException,
+        kotlinOnly: KotlinOnly = KotlinOnly(),
     ) : ConnectionEvent() {
         override fun toString(): String = "ConnectFailed(attempt=$attempt, ${error.javaClass.simpleName}: ${error.message})"
     }
 
     /** A connection that was up ended: its close code, reason, cause and uptime are in [disconnect]. */
-    public class Disconnected internal constructor(override val connectionId: String, public val disconnect: Disconnect) :
-        ConnectionEvent() {
+    public class Disconnected internal constructor(
+        override val connectionId: String,
+        public val disconnect: Disconnect,
+        kotlinOnly: KotlinOnly = KotlinOnly(),
+    ) : ConnectionEvent() {
         override fun toString(): String = "Disconnected($disconnect)"
     }
 
@@ -49,23 +59,36 @@ public sealed class ConnectionEvent {
         public val attempt: Int,
         public val delay: Duration,
         public val cause: TetherException?,
+        kotlinOnly: KotlinOnly = KotlinOnly(),
     ) : ConnectionEvent() {
         override fun toString(): String = "ReconnectScheduled(attempt=$attempt, delay=$delay)"
     }
 
     /** Paused (gate, `pause()`, idle close) until released. */
-    public class Paused internal constructor(override val connectionId: String, public val reason: PauseReason) : ConnectionEvent() {
+    public class Paused internal constructor(
+        override val connectionId: String,
+        public val reason: PauseReason,
+        kotlinOnly: KotlinOnly = KotlinOnly(),
+    ) : ConnectionEvent() {
         override fun toString(): String = "Paused($reason)"
     }
 
     /** Down: not reconnecting until `reconnect()` or `close()`. */
-    public class Down internal constructor(override val connectionId: String, public val cause: TetherException?) : ConnectionEvent() {
+    public class Down internal constructor(
+        override val connectionId: String,
+        public val cause: TetherException?,
+        kotlinOnly: KotlinOnly = KotlinOnly(),
+    ) : ConnectionEvent() {
         override fun toString(): String = "Down(${cause?.javaClass?.simpleName})"
     }
 
     /** The closing handshake started with [code] and [reason]. */
-    public class Closing internal constructor(override val connectionId: String, public val code: Int, public val reason: String) :
-        ConnectionEvent() {
+    public class Closing internal constructor(
+        override val connectionId: String,
+        public val code: Int,
+        public val reason: String,
+        kotlinOnly: KotlinOnly = KotlinOnly(),
+    ) : ConnectionEvent() {
         override fun toString(): String = "Closing($code, \"$reason\")"
     }
 
@@ -75,29 +98,46 @@ public sealed class ConnectionEvent {
         public val code: Int,
         public val reason: String,
         public val cause: TetherException?,
+        kotlinOnly: KotlinOnly = KotlinOnly(),
     ) : ConnectionEvent() {
         override fun toString(): String = "Closed($code, \"$reason\", cause=${cause?.javaClass?.simpleName})"
     }
 
     /** A frame arrived: its [kind] and payload [size] in bytes (one frame, not a whole message). */
-    public class FrameIn internal constructor(override val connectionId: String, public val kind: FrameKind, public val size: Int) :
-        ConnectionEvent() {
+    public class FrameIn internal constructor(
+        override val connectionId: String,
+        public val kind: FrameKind,
+        public val size: Int,
+        kotlinOnly: KotlinOnly = KotlinOnly(),
+    ) : ConnectionEvent() {
         override fun toString(): String = "FrameIn($kind, $size B)"
     }
 
     /** A frame was handed to the socket: its [kind] and payload [size] in bytes. */
-    public class FrameOut internal constructor(override val connectionId: String, public val kind: FrameKind, public val size: Int) :
-        ConnectionEvent() {
+    public class FrameOut internal constructor(
+        override val connectionId: String,
+        public val kind: FrameKind,
+        public val size: Int,
+        kotlinOnly: KotlinOnly = KotlinOnly(),
+    ) : ConnectionEvent() {
         override fun toString(): String = "FrameOut($kind, $size B)"
     }
 
     /** A pong arrived; [rtt] is the round trip of Tether's keepalive ping it answers, or null for another pong. */
-    public class Pong internal constructor(override val connectionId: String, public val rtt: Duration?) : ConnectionEvent() {
+    public class Pong internal constructor(
+        override val connectionId: String,
+        public val rtt: Duration?,
+        kotlinOnly: KotlinOnly = KotlinOnly(),
+    ) : ConnectionEvent() {
         override fun toString(): String = "Pong(rtt=$rtt)"
     }
 
     /** A send failed with [reason] (its sender was told too). */
-    public class SendFailed internal constructor(override val connectionId: String, public val reason: SendFailure) : ConnectionEvent() {
+    public class SendFailed internal constructor(
+        override val connectionId: String,
+        public val reason: SendFailure,
+        kotlinOnly: KotlinOnly = KotlinOnly(),
+    ) : ConnectionEvent() {
         override fun toString(): String = "SendFailed($reason)"
     }
 
@@ -106,8 +146,12 @@ public sealed class ConnectionEvent {
      * it, or twice it (frames waiting in line for room); or fell back to 0 after that. Sends are outpacing the
      * network or the connection is down.
      */
-    public class OutboxDepth internal constructor(override val connectionId: String, public val depth: Int, public val capacity: Int) :
-        ConnectionEvent() {
+    public class OutboxDepth internal constructor(
+        override val connectionId: String,
+        public val depth: Int,
+        public val capacity: Int,
+        kotlinOnly: KotlinOnly = KotlinOnly(),
+    ) : ConnectionEvent() {
         override fun toString(): String = "OutboxDepth($depth of $capacity)"
     }
 
@@ -115,7 +159,11 @@ public sealed class ConnectionEvent {
      * A collector fell more than [Connection.EVENT_BUFFER] events behind and missed [count] of them; it gets this
      * before the next event it does receive.
      */
-    public class EventsDropped internal constructor(override val connectionId: String, public val count: Long) : ConnectionEvent() {
+    public class EventsDropped internal constructor(
+        override val connectionId: String,
+        public val count: Long,
+        kotlinOnly: KotlinOnly = KotlinOnly(),
+    ) : ConnectionEvent() {
         override fun toString(): String = "EventsDropped($count)"
     }
 }

@@ -1,5 +1,6 @@
 package dev.tether
 
+import dev.tether.internal.KotlinOnly
 import kotlin.time.Duration
 
 /**
@@ -20,12 +21,19 @@ public sealed class ConnectionState {
      * Opening the connection. [attempt] is 0 for the first connection of a streak and then counts the
      * reconnect attempts since the last connection that stayed up for the configured stable time.
      */
-    public class Connecting internal constructor(public val attempt: Int) : ConnectionState() {
+    public class Connecting internal constructor(
+        public val attempt: Int,
+        kotlinOnly: KotlinOnly = KotlinOnly(),
+    ) : ConnectionState() {
         override fun toString(): String = "Connecting(attempt=$attempt)"
     }
 
     /** Open. [handshake] holds the server's status, headers and negotiated subprotocol. */
-    public class Connected internal constructor(public val attempt: Int, public val handshake: Handshake) : ConnectionState() {
+    public class Connected internal constructor(
+        public val attempt: Int,
+        public val handshake: Handshake,
+        kotlinOnly: KotlinOnly = KotlinOnly(),
+    ) : ConnectionState() {
         override fun toString(): String = "Connected(attempt=$attempt, subprotocol=${handshake.subprotocol})"
     }
 
@@ -38,13 +46,18 @@ public sealed class ConnectionState {
         public val delay: Duration,
         public val cause: TetherException?,
         public val disconnect: Disconnect?,
+        kotlinOnly: KotlinOnly = KotlinOnly(),
     ) : ConnectionState() {
         override fun toString(): String =
             "Reconnecting(attempt=$attempt, delay=$delay, cause=${cause?.javaClass?.simpleName}, disconnect=$disconnect)"
     }
 
     /** Not connected and not reconnecting (a hook decided [Decision.StayDown]); see [Connection.reconnect]. */
-    public class Down internal constructor(public val cause: TetherException?, public val disconnect: Disconnect?) : ConnectionState() {
+    public class Down internal constructor(
+        public val cause: TetherException?,
+        public val disconnect: Disconnect?,
+        kotlinOnly: KotlinOnly = KotlinOnly(),
+    ) : ConnectionState() {
         override fun toString(): String = "Down(cause=${cause?.javaClass?.simpleName}, disconnect=$disconnect)"
     }
 
@@ -54,12 +67,19 @@ public sealed class ConnectionState {
      * `idleTimeout`). The outbox is kept. It connects at once when the reason goes away (`resume()`, the gate opens,
      * or, when idle, the next send).
      */
-    public class Paused internal constructor(public val reason: PauseReason) : ConnectionState() {
+    public class Paused internal constructor(
+        public val reason: PauseReason,
+        kotlinOnly: KotlinOnly = KotlinOnly(),
+    ) : ConnectionState() {
         override fun toString(): String = "Paused($reason)"
     }
 
     /** Running the closing handshake with [code] and [reason]; bounded by the close timeout. */
-    public class Closing internal constructor(public val code: Int, public val reason: String) : ConnectionState() {
+    public class Closing internal constructor(
+        public val code: Int,
+        public val reason: String,
+        kotlinOnly: KotlinOnly = KotlinOnly(),
+    ) : ConnectionState() {
         override fun toString(): String = "Closing($code, \"$reason\")"
     }
 
@@ -67,8 +87,12 @@ public sealed class ConnectionState {
      * Terminal. [code] and [reason] are those of the last close (sent or received; 1006 if none); [cause] is the
      * error that led here, or null after an orderly close.
      */
-    public class Closed internal constructor(public val code: Int, public val reason: String, public val cause: TetherException?) :
-        ConnectionState() {
+    public class Closed internal constructor(
+        public val code: Int,
+        public val reason: String,
+        public val cause: TetherException?,
+        kotlinOnly: KotlinOnly = KotlinOnly(),
+    ) : ConnectionState() {
         override fun toString(): String = "Closed($code, \"$reason\", cause=${cause?.javaClass?.simpleName})"
     }
 }

@@ -1,5 +1,6 @@
 package dev.tether
 
+import dev.tether.internal.KotlinOnly
 import kotlin.time.Duration
 
 /**
@@ -19,6 +20,7 @@ public class Disconnect internal constructor(
     public val byServer: Boolean,
     public val cause: TetherException?,
     public val uptime: Duration,
+    kotlinOnly: KotlinOnly = KotlinOnly(),
 ) {
     override fun toString(): String =
         "Disconnect(code=$code, reason=\"$reason\", byServer=$byServer, cause=${cause?.javaClass?.simpleName}, uptime=$uptime)"

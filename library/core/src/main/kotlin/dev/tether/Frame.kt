@@ -1,5 +1,6 @@
 package dev.tether
 
+import dev.tether.internal.FrameBytes
 import java.nio.ByteBuffer
 
 /**
@@ -34,9 +35,9 @@ public sealed class Frame {
      * [compress] false sends it uncompressed even when permessage-deflate is on (see [Text]); not part of equality.
      */
     public class Binary @JvmOverloads constructor(bytes: ByteArray, public val compress: Boolean = true) : Frame() {
-        // Set once, right after construction, by Tether's no-copy path (binaryNoCopy); never changed afterwards.
+        // Set once, right after construction, by Tether's no-copy path (FrameBytes.binaryNoCopy); never changed afterwards.
         @get:JvmSynthetic @set:JvmSynthetic
-        internal var data: ByteArray = if (bytes.isEmpty()) EMPTY else bytes.copyOf()
+        internal var data: ByteArray = if (bytes.isEmpty()) FrameBytes.EMPTY else bytes.copyOf()
 
         /** The payload size in bytes. */
         public val size: Int get() = data.size
@@ -53,9 +54,9 @@ public sealed class Frame {
     }
 
     /** A ping with an optional payload of at most 125 bytes. */
-    public class Ping(payload: ByteArray = EMPTY) : Frame() {
+    public class Ping(payload: ByteArray = FrameBytes.EMPTY) : Frame() {
         @get:JvmSynthetic
-        internal val data: ByteArray = payload.copyOf().also { requireControlPayload(it.size, "Ping") }
+        internal val data: ByteArray = payload.copyOf().also { FrameBytes.requireControlPayload(it.size, "Ping") }
 
         /** A copy of the payload. */
         public val payload: ByteArray get() = data.copyOf()
@@ -65,9 +66,9 @@ public sealed class Frame {
     }
 
     /** A pong with an optional payload of at most 125 bytes. */
-    public class Pong(payload: ByteArray = EMPTY) : Frame() {
+    public class Pong(payload: ByteArray = FrameBytes.EMPTY) : Frame() {
         @get:JvmSynthetic
-        internal val data: ByteArray = payload.copyOf().also { requireControlPayload(it.size, "Pong") }
+        internal val data: ByteArray = payload.copyOf().also { FrameBytes.requireControlPayload(it.size, "Pong") }
 
         /** A copy of the payload. */
         public val payload: ByteArray get() = data.copyOf()
@@ -90,16 +91,4 @@ public sealed class Frame {
         override fun toString(): String = "Close($code, \"$reason\")"
     }
 
-    internal companion object {
-        @get:JvmSynthetic
-        val EMPTY: ByteArray = ByteArray(0)
-
-        @JvmSynthetic
-        fun binaryNoCopy(bytes: ByteArray): Binary = Binary(EMPTY).also { it.data = bytes }
-
-        @JvmSynthetic
-        fun requireControlPayload(size: Int, kind: String) {
-            require(size <= 125) { "$kind payload must be at most 125 bytes, was $size" }
-        }
-    }
 }

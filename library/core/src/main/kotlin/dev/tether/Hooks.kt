@@ -1,5 +1,6 @@
 package dev.tether
 
+import dev.tether.internal.KotlinOnly
 import kotlin.time.Duration
 
 /**
@@ -80,6 +81,7 @@ public class Hooks internal constructor(
     internal val onDisconnect: (suspend HookScope.(Disconnect) -> Decision)?,
     @get:JvmSynthetic
     internal val onTerminate: (suspend HookScope.(ConnectionState.Closed) -> Unit)?,
+    kotlinOnly: KotlinOnly = KotlinOnly(),
 ) {
     /**
      * The names of the hooks that are set (`onConnect`, `onText`, `onBinary`, `onPing`, `onPong`, `onError`,

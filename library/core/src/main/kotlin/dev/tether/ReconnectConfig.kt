@@ -1,5 +1,6 @@
 package dev.tether
 
+import dev.tether.internal.KotlinOnly
 import kotlin.random.Random
 import kotlin.time.Duration
 import kotlin.time.Duration.Companion.milliseconds
@@ -27,6 +28,7 @@ public class ReconnectConfig internal constructor(
     public val circuitFailures: Int? = null,
     /** The circuit breaker's window. */
     public val circuitWindow: Duration = Duration.ZERO,
+    kotlinOnly: KotlinOnly = KotlinOnly(),
 ) {
     /** The delay before reconnect attempt [attempt] (1-based): the custom schedule if set, else the backoff. */
     public fun delayFor(attempt: Int): Duration = delays?.invoke(attempt) ?: backoff.delay(attempt, random)
@@ -39,7 +41,7 @@ public class ReconnectConfig internal constructor(
 
 /** Builds a [ReconnectConfig] inside `reconnect { }`. Every setter validates at once, naming the option. */
 @TetherDsl
-public class ReconnectBuilder internal constructor() {
+public class ReconnectBuilder internal constructor(kotlinOnly: KotlinOnly = KotlinOnly()) {
     /** Reconnect at all (default true). */
     public var enabled: Boolean = true
 

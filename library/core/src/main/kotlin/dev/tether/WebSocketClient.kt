@@ -1,13 +1,14 @@
 package dev.tether
 
 import dev.tether.engine.EngineSettings
+import dev.tether.internal.KotlinOnly
 import dev.tether.internal.RealConnection
 import dev.tether.internal.Transport
 import dev.tether.internal.nio.NioEngine
+import kotlin.time.TimeSource
 import kotlinx.coroutines.CoroutineScope
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.SupervisorJob
-import kotlin.time.TimeSource
 
 /**
  * An immutable, validated WebSocket client configuration; each [connect] or [connectIn] starts an independent
@@ -20,6 +21,7 @@ public class WebSocketClient internal constructor(
     internal val transportFactory: (WebSocketClientConfig) -> Transport,
     @get:JvmSynthetic
     internal val timeSource: TimeSource.WithComparableMarks = TimeSource.Monotonic,
+    kotlinOnly: KotlinOnly = KotlinOnly(),
 ) {
     /** What this client's connections share: a server's `Retry-After` holds back the next attempt of all of them. */
     private val fleet = dev.tether.internal.Fleet()

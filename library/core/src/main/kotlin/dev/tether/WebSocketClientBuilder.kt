@@ -2,6 +2,7 @@ package dev.tether
 
 import dev.tether.engine.EngineFactory
 import dev.tether.engine.TetherEngineApi
+import dev.tether.internal.KotlinOnly
 import dev.tether.internal.TetherVersion
 import dev.tether.internal.TlsContexts
 import dev.tether.internal.UrlCheck
@@ -17,7 +18,10 @@ import kotlin.time.Duration.Companion.seconds
  * Not thread-safe: use it inside the `webSocketClient { }` block only.
  */
 @TetherDsl
-public class WebSocketClientBuilder internal constructor(private val url: String) {
+public class WebSocketClientBuilder internal constructor(
+    private val url: String,
+    kotlinOnly: KotlinOnly = KotlinOnly(),
+) {
     private val headers = LinkedHashMap<String, String>()
     private val subprotocols = ArrayList<String>()
     private var connectProvider: (suspend (ConnectContext) -> ConnectRequest)? = null

@@ -1,6 +1,7 @@
 package dev.tether
 
 import dev.tether.engine.EngineFactory
+import dev.tether.internal.KotlinOnly
 import javax.net.ssl.SSLContext
 import kotlin.time.Duration
 
@@ -86,6 +87,7 @@ public class WebSocketClientConfig internal constructor(
     public val safeToLogHeaders: Set<String>,
     /** The hooks. */
     public val hooks: Hooks,
+    kotlinOnly: KotlinOnly = KotlinOnly(),
 ) {
     /** True when a connect provider (`connectWith { }`) is set. */
     public val hasConnectProvider: Boolean get() = connectProvider != null

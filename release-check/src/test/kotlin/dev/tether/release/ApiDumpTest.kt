@@ -58,10 +58,40 @@ class ApiDumpTest : FunSpec({
         (byName.size > 50) shouldBe true // the dumps were read
     }
 
+    test("nothing Kotlin-internal is reachable from Java: no constructor of a type users only receive, no companion") {
+        val leaks = modules.flatMap { (dir, artifact) ->
+            ApiDump.of(File(root, "$dir/target/$artifact-$version.jar"), ApiDumpTest::class.java.classLoader)
+                .substringAfter(REACHABLE, "").lines().filter { it.isNotBlank() }.map { "$artifact: $it" }
+        }
+        leaks shouldBe emptyList()
+    }
+
+    test("tether-java's API names no Kotlin-only type: Java users see Java types only") {
+        val dump = ApiDump.of(File(root, "java-interop/target/tether-java-$version.jar"), ApiDumpTest::class.java.classLoader)
+        kotlinOnlyTypes(dump) shouldBe emptyList()
+        // the check itself: it finds a Kotlin function type, a mangled name and a Kotlin Duration
+        kotlinOnlyTypes(
+            "    public final void f(kotlin.jvm.functions.Function1<? super java.lang.String, kotlin.Unit>)\n" +
+                "    public final long getDelay-UwyO8pc()\n    public final kotlin.time.Duration d()\n",
+        ).size shouldBe 3
+    }
+
     test("the diff names what was removed and what was added") {
         diff("class A {\n    x()\n    y()\n}\n", "class A {\n    x()\n    z()\n}\n") shouldBe "@ class A {\n- y()\n@ class A {\n+ z()\n"
     }
 })
+
+/** The heading of the part of a dump that lists Kotlin-internal members public in bytecode (see [ApiDump]). */
+private const val REACHABLE = "# Kotlin-internal, but reachable from Java"
+
+/**
+ * The lines of an API [dump] that name a Kotlin-only type (`kotlin.*`, `kotlinx.*`) or a member whose name Kotlin
+ * mangled (`getDelay-UwyO8pc`: a value class in its signature), which Java cannot call. One exception: the
+ * `getEntries()` Kotlin adds to every enum returns `kotlin.enums.EnumEntries`, which is a `java.util.List`.
+ */
+internal fun kotlinOnlyTypes(dump: String): List<String> = dump.substringBefore(REACHABLE).lines()
+    .filter { Regex("""\bkotlinx?\.""").containsMatchIn(it) || Regex("""\s[a-z]\w*-\w+\(""").containsMatchIn(it) }
+    .filterNot { it.trim().matches(Regex("""public static kotlin\.enums\.EnumEntries<[\w.$]+> getEntries\(\)""")) }
 
 /**
  * The lines only in [old] (`- `) and only in [new] (`+ `), in order, each changed member under its class's header

@@ -81,7 +81,7 @@ internal class MessageAssembler(
             throw TetherException.ProtocolViolation(CloseCodes.INVALID_PAYLOAD, "text message ends inside a UTF-8 sequence")
         }
         reset()
-        return if (opcode == RawFrame.TEXT) Frame.Text(String(bytes, Charsets.UTF_8)) else Frame.binaryNoCopy(bytes)
+        return if (opcode == RawFrame.TEXT) Frame.Text(String(bytes, Charsets.UTF_8)) else FrameBytes.binaryNoCopy(bytes)
     }
 
     private fun append(data: ByteArray) {

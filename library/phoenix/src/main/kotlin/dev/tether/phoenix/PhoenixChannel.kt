@@ -1,31 +1,32 @@
 package dev.tether.phoenix
 
+import dev.tether.Frame
+import dev.tether.TetherException.SendFailed
+import dev.tether.TetherException.SendFailure
+import dev.tether.phoenix.internal.Inbound
+import dev.tether.phoenix.internal.KotlinOnly
+import dev.tether.phoenix.internal.PushTable
+import kotlin.time.Duration
 import kotlinx.coroutines.CompletableDeferred
 import kotlinx.coroutines.CoroutineName
 import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.Job
 import kotlinx.coroutines.channels.BufferOverflow
 import kotlinx.coroutines.channels.Channel
-import kotlinx.coroutines.flow.filter
-import kotlinx.coroutines.flow.filterIsInstance
-import kotlinx.coroutines.flow.mapNotNull
-import kotlinx.coroutines.Job
 import kotlinx.coroutines.delay
 import kotlinx.coroutines.flow.MutableSharedFlow
 import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.SharedFlow
 import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.asStateFlow
+import kotlinx.coroutines.flow.filter
+import kotlinx.coroutines.flow.filterIsInstance
 import kotlinx.coroutines.flow.first
+import kotlinx.coroutines.flow.mapNotNull
 import kotlinx.coroutines.isActive
 import kotlinx.coroutines.launch
 import kotlinx.coroutines.withTimeoutOrNull
 import kotlinx.serialization.json.JsonObject
-import dev.tether.Frame
-import dev.tether.TetherException.SendFailed
-import dev.tether.TetherException.SendFailure
-import dev.tether.phoenix.internal.Inbound
-import dev.tether.phoenix.internal.PushTable
-import kotlin.time.Duration
 
 /**
  * A Phoenix channel: a state machine (closed, joining, joined, errored, leaving) keyed by `join_ref`.
@@ -43,6 +44,7 @@ public class PhoenixChannel internal constructor(
     /** The topic, e.g. `room:lobby`. */
     public val topic: String,
     private val params: suspend () -> JsonObject,
+    kotlinOnly: KotlinOnly = KotlinOnly(),
 ) {
     private val _state = MutableStateFlow(ChannelState.CLOSED)
     private val firstJoin = CompletableDeferred<Reply>()
@@ -476,7 +478,7 @@ public class PhoenixChannel internal constructor(
         if (m.joinRef != null && m.joinRef != joinRef) return false
         val p = m.ref?.let { pushes[it] } ?: return false
         if (!p.plain) return false // join and leave replies change the channel's state: on the serial dispatcher
-        p.complete(Reply.of(reply.first, reply.second))
+        p.complete(replyOf(reply.first, reply.second))
         return true
     }
 
@@ -487,7 +489,7 @@ public class PhoenixChannel internal constructor(
         when (m.event) {
             Events.REPLY -> {
                 val reply = inbound.reply ?: return
-                m.ref?.let { pushes[it] }?.complete(Reply.of(reply.first, reply.second))
+                m.ref?.let { pushes[it] }?.complete(replyOf(reply.first, reply.second))
                 return
             }
             Events.ERROR -> {
@@ -546,3 +548,6 @@ public class PhoenixChannel internal constructor(
         const val UNMATCHED_LIMIT = 256
     }
 }
+
+/** The reply a server's `phx_reply` with [status] and [response] means. */
+private fun replyOf(status: String, response: Payload): Reply = if (status == "ok") Reply.Ok(response) else Reply.Error(response)

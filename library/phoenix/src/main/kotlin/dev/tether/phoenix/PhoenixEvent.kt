@@ -1,6 +1,7 @@
 package dev.tether.phoenix
 
 import dev.tether.TetherException
+import dev.tether.phoenix.internal.KotlinOnly
 import kotlin.time.Duration
 
 /**
@@ -14,7 +15,10 @@ import kotlin.time.Duration
  */
 public sealed class PhoenixEvent {
     /** A connection opened ([attempt]: 0 for the first of a streak). */
-    public class Opened internal constructor(public val attempt: Int) : PhoenixEvent() {
+    public class Opened internal constructor(
+        public val attempt: Int,
+        kotlinOnly: KotlinOnly = KotlinOnly(),
+    ) : PhoenixEvent() {
         override fun toString(): String = "Opened(attempt=$attempt)"
     }
 
@@ -27,27 +31,42 @@ public sealed class PhoenixEvent {
         public val reason: String,
         public val byServer: Boolean,
         public val cause: TetherException?,
+        kotlinOnly: KotlinOnly = KotlinOnly(),
     ) : PhoenixEvent() {
         override fun toString(): String = "Closed($code, \"$reason\", byServer=$byServer, cause=${cause?.javaClass?.simpleName})"
     }
 
     /** A connect attempt failed (refused, TLS, a refused handshake with its status...). */
-    public class ConnectFailed internal constructor(public val error: TetherException) : PhoenixEvent() {
+    public class ConnectFailed internal constructor(
+        public val error: TetherException,
+        kotlinOnly: KotlinOnly = KotlinOnly(),
+    ) : PhoenixEvent() {
         override fun toString(): String = "ConnectFailed($error)"
     }
 
     /** The socket will connect again after [delay] (attempt [attempt], 1-based). */
-    public class ReconnectScheduled internal constructor(public val attempt: Int, public val delay: Duration) : PhoenixEvent() {
+    public class ReconnectScheduled internal constructor(
+        public val attempt: Int,
+        public val delay: Duration,
+        kotlinOnly: KotlinOnly = KotlinOnly(),
+    ) : PhoenixEvent() {
         override fun toString(): String = "ReconnectScheduled(attempt=$attempt, delay=$delay)"
     }
 
     /** A non-fatal error: a callback threw, a frame could not be decoded, a message was dropped. The socket goes on. */
-    public class Error internal constructor(public val error: TetherException) : PhoenixEvent() {
+    public class Error internal constructor(
+        public val error: TetherException,
+        kotlinOnly: KotlinOnly = KotlinOnly(),
+    ) : PhoenixEvent() {
         override fun toString(): String = "Error($error)"
     }
 
     /** The socket is closed for good (after [PhoenixSocket.close]). */
-    public class Terminated internal constructor(public val code: Int, public val reason: String) : PhoenixEvent() {
+    public class Terminated internal constructor(
+        public val code: Int,
+        public val reason: String,
+        kotlinOnly: KotlinOnly = KotlinOnly(),
+    ) : PhoenixEvent() {
         override fun toString(): String = "Terminated($code, \"$reason\")"
     }
 
@@ -58,8 +77,12 @@ public sealed class PhoenixEvent {
     }
 
     /** A join (first or re-join) went on the wire with [joinRef]. */
-    public class Joining internal constructor(override val topic: String, public val joinRef: String, public val rejoin: Boolean) :
-        ChannelEvent() {
+    public class Joining internal constructor(
+        override val topic: String,
+        public val joinRef: String,
+        public val rejoin: Boolean,
+        kotlinOnly: KotlinOnly = KotlinOnly(),
+    ) : ChannelEvent() {
         override fun toString(): String = "Joining($topic, join_ref=$joinRef, rejoin=$rejoin)"
     }
 
@@ -69,6 +92,7 @@ public sealed class PhoenixEvent {
         public val joinRef: String,
         public val response: Payload,
         public val rejoin: Boolean,
+        kotlinOnly: KotlinOnly = KotlinOnly(),
     ) : ChannelEvent() {
         override fun toString(): String = "Joined($topic, join_ref=$joinRef, rejoin=$rejoin, $response)"
     }
@@ -77,18 +101,29 @@ public sealed class PhoenixEvent {
      * The channel errored: [reason] is `"join refused"` (with the server's [reply]), `"join timed out"`, `"crashed"`
      * (`phx_error`) or `"socket closed"`. It rejoins on its schedule.
      */
-    public class Errored internal constructor(override val topic: String, public val reason: String, public val reply: Reply?) :
-        ChannelEvent() {
+    public class Errored internal constructor(
+        override val topic: String,
+        public val reason: String,
+        public val reply: Reply?,
+        kotlinOnly: KotlinOnly = KotlinOnly(),
+    ) : ChannelEvent() {
         override fun toString(): String = "Errored($topic, $reason${reply?.let { ", $it" } ?: ""})"
     }
 
     /** The channel left ([byServer]: the server closed it with `phx_close`); it does not rejoin. */
-    public class Left internal constructor(override val topic: String, public val byServer: Boolean) : ChannelEvent() {
+    public class Left internal constructor(
+        override val topic: String,
+        public val byServer: Boolean,
+        kotlinOnly: KotlinOnly = KotlinOnly(),
+    ) : ChannelEvent() {
         override fun toString(): String = "Left($topic, byServer=$byServer)"
     }
 
     /** This collector fell [count] events behind and missed them. */
-    public class EventsDropped internal constructor(public val count: Long) : PhoenixEvent() {
+    public class EventsDropped internal constructor(
+        public val count: Long,
+        kotlinOnly: KotlinOnly = KotlinOnly(),
+    ) : PhoenixEvent() {
         override fun toString(): String = "EventsDropped($count)"
     }
 }

@@ -7,20 +7,24 @@ import dev.tether.Frame
 import dev.tether.OfflinePolicy
 import dev.tether.TetherException
 import dev.tether.phoenix.internal.Inbound
+import dev.tether.phoenix.internal.KotlinOnly
 import dev.tether.phoenix.internal.Serializer
 import dev.tether.webSocketClient
+import java.net.URLEncoder
+import java.util.concurrent.atomic.AtomicLong
+import kotlin.time.Duration
 import kotlinx.coroutines.CompletableDeferred
 import kotlinx.coroutines.CoroutineName
 import kotlinx.coroutines.CoroutineScope
+import kotlinx.coroutines.Deferred
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.ExperimentalCoroutinesApi
 import kotlinx.coroutines.Job
 import kotlinx.coroutines.NonCancellable
 import kotlinx.coroutines.SupervisorJob
+import kotlinx.coroutines.asContextElement
 import kotlinx.coroutines.cancelAndJoin
 import kotlinx.coroutines.delay
-import kotlinx.coroutines.Deferred
-import kotlinx.coroutines.asContextElement
 import kotlinx.coroutines.flow.MutableSharedFlow
 import kotlinx.coroutines.flow.SharedFlow
 import kotlinx.coroutines.flow.StateFlow
@@ -31,9 +35,6 @@ import kotlinx.coroutines.withContext
 import kotlinx.coroutines.withTimeoutOrNull
 import kotlinx.serialization.json.JsonObject
 import org.slf4j.LoggerFactory
-import java.net.URLEncoder
-import java.util.concurrent.atomic.AtomicLong
-import kotlin.time.Duration
 
 /**
  * A Phoenix Channels socket (V2 wire format) on one supervised Tether [Connection]: it reconnects after any close it
@@ -60,6 +61,7 @@ import kotlin.time.Duration
 public class PhoenixSocket internal constructor(
     /** The configuration this socket was built with. */
     public val config: PhoenixSocketConfig,
+    kotlinOnly: KotlinOnly = KotlinOnly(),
 ) : AutoCloseable {
     private val log = LoggerFactory.getLogger("dev.tether.phoenix.PhoenixSocket")
     private val refs = AtomicLong()

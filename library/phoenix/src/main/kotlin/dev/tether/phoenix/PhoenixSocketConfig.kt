@@ -2,10 +2,11 @@ package dev.tether.phoenix
 
 import dev.tether.TetherDsl
 import dev.tether.WebSocketClientBuilder
-import kotlinx.serialization.json.Json
+import dev.tether.phoenix.internal.KotlinOnly
 import kotlin.time.Duration
 import kotlin.time.Duration.Companion.milliseconds
 import kotlin.time.Duration.Companion.seconds
+import kotlinx.serialization.json.Json
 
 /** The immutable configuration of a [PhoenixSocket]; built by [phoenixSocket]. */
 public class PhoenixSocketConfig internal constructor(
@@ -37,6 +38,7 @@ public class PhoenixSocketConfig internal constructor(
     public val messageOverflow: dev.tether.OverflowPolicy,
     /** Pushes a channel holds while it is not joined; past that a push fails at once (`Reply.Failed`). */
     public val maxQueuedPushes: Int,
+    kotlinOnly: KotlinOnly = KotlinOnly(),
 )
 
 /**
@@ -44,7 +46,10 @@ public class PhoenixSocketConfig internal constructor(
  * option on failure. Not thread-safe: use it inside the block only.
  */
 @TetherDsl
-public class PhoenixSocketBuilder internal constructor(private val endpoint: String) {
+public class PhoenixSocketBuilder internal constructor(
+    private val endpoint: String,
+    kotlinOnly: KotlinOnly = KotlinOnly(),
+) {
     private var params: suspend () -> Map<String, String> = { emptyMap() }
     private var reconnectAfter: (Int) -> Duration = PhoenixDefaults.RECONNECT
     private var rejoinAfter: (Int) -> Duration = PhoenixDefaults.REJOIN

@@ -1,5 +1,6 @@
 package dev.tether.phoenix
 
+import dev.tether.phoenix.internal.KotlinOnly
 import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.asStateFlow
@@ -15,7 +16,7 @@ import kotlinx.serialization.json.contentOrNull
  *
  * Callbacks run on the socket's serial dispatcher. Thread-safe to read.
  */
-public class Presence internal constructor(private val channel: PhoenixChannel) {
+public class Presence internal constructor(private val channel: PhoenixChannel, kotlinOnly: KotlinOnly = KotlinOnly()) {
     private var state: Map<String, List<JsonObject>> = emptyMap()
     private var syncedJoinRef: String? = null
     private val pendingDiffs = ArrayList<JsonObject>()

@@ -1,5 +1,7 @@
 package dev.tether.phoenix
 
+import dev.tether.phoenix.internal.KotlinOnly
+
 /** The answer to a join, a leave or a push. Immutable.
  *
  * Closed: no new subtypes will be added, so a `when` over replies may be exhaustive.
@@ -29,13 +31,11 @@ public sealed class Reply {
      * (`SendFailed` with `BUFFER_FULL` when more pushes wait than the socket allows, `CLOSED` once the socket is
      * closed, `CONNECTION_LOST` when the connection died before the frame was written).
      */
-    public class Failed internal constructor(public val cause: dev.tether.TetherException) : Reply() {
+    public class Failed internal constructor(
+        public val cause: dev.tether.TetherException,
+        kotlinOnly: KotlinOnly = KotlinOnly(),
+    ) : Reply() {
         override fun toString(): String = "Failed(${cause.message})"
-    }
-
-    internal companion object {
-        @JvmSynthetic
-        fun of(status: String, response: Payload): Reply = if (status == "ok") Ok(response) else Error(response)
     }
 }
 
@@ -61,4 +61,7 @@ public enum class ChannelState {
 public class PhoenixTimeoutException(message: String) : Exception(message)
 
 /** Thrown by [Push.awaitOk] when the reply is not `ok`: [reply] is what came instead. */
-public class PhoenixReplyException internal constructor(public val reply: Reply) : Exception("the reply was not ok: $reply")
+public class PhoenixReplyException internal constructor(
+    public val reply: Reply,
+    kotlinOnly: KotlinOnly = KotlinOnly(),
+) : Exception("the reply was not ok: $reply")

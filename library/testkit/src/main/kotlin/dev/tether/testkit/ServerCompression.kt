@@ -1,5 +1,7 @@
 package dev.tether.testkit
 
+import dev.tether.testkit.internal.AgreedCompression
+
 /**
  * permessage-deflate (RFC 7692) as [TestWebSocketServer] agrees to it when a client offers it; set
  * [TestWebSocketServer.compression]. With it agreed, the server inflates compressed frames from the client (they are
@@ -26,7 +28,7 @@ public class ServerCompression @JvmOverloads constructor(
 
     /** The answer to the client's `Sec-WebSocket-Extensions` [offer], or null when it offered no permessage-deflate. */
     @JvmSynthetic
-    internal fun answer(offer: List<String>): Agreed? {
+    internal fun answer(offer: List<String>): AgreedCompression? {
         val element = offer.flatMap { it.split(',') }.map { it.trim() }
             .firstOrNull { it.substringBefore(';').trim().equals("permessage-deflate", ignoreCase = true) } ?: return null
         val params = element.split(';').drop(1).map { it.trim() }.filter { it.isNotEmpty() }
@@ -42,9 +44,6 @@ public class ServerCompression @JvmOverloads constructor(
             serverBits?.let { append("; server_max_window_bits=").append(it) }
             clientBits?.let { append("; client_max_window_bits=").append(it) }
         }
-        return Agreed(header, noServerContext, serverBits ?: 15)
+        return AgreedCompression(header, noServerContext, serverBits ?: 15)
     }
-
-    /** What was agreed for one connection: the answer header and how the server compresses. */
-    internal class Agreed(val header: String, val serverNoContextTakeover: Boolean, val serverWindowBits: Int)
 }

@@ -1,5 +1,6 @@
 package dev.tether.testkit
 
+import dev.tether.testkit.internal.KotlinOnly
 import dev.tether.testkit.internal.ServerDeflate
 import java.io.BufferedInputStream
 import java.io.IOException
@@ -28,6 +29,7 @@ public class ServerConnection internal constructor(
     /** A number unique within the server, from 1, in accept order. */
     public val id: Int,
     private val deflate: ServerDeflate? = null,
+    kotlinOnly: KotlinOnly = KotlinOnly(),
 ) {
     /** True when this connection agreed permessage-deflate (see [ServerCompression]). */
     public val compressed: Boolean get() = deflate != null
