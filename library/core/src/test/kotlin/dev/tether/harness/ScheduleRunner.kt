@@ -301,7 +301,7 @@ class ScheduleRunner(private val s: Schedule, private val cert: TestCertificate)
                     val job: Job = scope.launch(start = CoroutineStart.UNDISPATCHED) {
                         val outcome = runCatching { conn.send(frame) }
                         val e = outcome.exceptionOrNull()
-                        if (e is CancellationException && e !is TetherException) ledger.cancelled(tag) else settle(tag, e)
+                        if (e is CancellationException) ledger.cancelled(tag) else settle(tag, e)
                     }
                     delay(m.padding % 20L)
                     job.cancelAndJoin()

@@ -130,7 +130,7 @@ class ControlLincheckTest {
 
     @Validate
     fun validate() {
-        while (supervisorStep()) Unit // the supervisor reads what is queued
+        while (supervisorStep()) { } // the supervisor reads what is queued
         val held = control.holdReason()
         val at = phase
         check(closeAsked == (at == null)) { if (closeAsked) "a close was asked but the supervisor is $at" else "stopped without a close" }
