@@ -6,31 +6,29 @@ import org.intellij.markdown.parser.MarkdownParser
 import java.io.File
 import java.net.URI
 
-/** Where links to files that are not pages of the site go: the repository's sources. */
-private const val REPOSITORY = "https://github.com/tether-ws/tether/blob/main/"
-
 /** A Markdown file of the repository and the page it becomes. */
 private class Page(val source: String, val output: String, val title: String, val markdown: String)
 
 /**
  * Renders the README (as the landing page), the guides in docs/ and the changelog into [args]`[1]`, beside the API
  * reference that Dokka wrote into `api/`. Links between Markdown files become links between pages; links to other
- * files of the repository go to GitHub. Offline: nothing is fetched.
+ * files of the repository go to [args]`[2]` (the POM's `scm/url` and `/blob/main/`). Offline: nothing is fetched.
  */
 fun main(args: Array<String>) {
     val root = File(args[0]).canonicalFile
     val out = File(args[1]).apply { mkdirs() }
+    val repository = args[2]
     val guides = File(root, "docs").listFiles { f -> f.name.endsWith(".md") }!!.sortedBy { guideOrder(root, it.name) }
     val pages = listOf(page(root, "README.md", "index.html")) +
         guides.map { page(root, "docs/${it.name}", "guides/${it.nameWithoutExtension}.html") } +
         page(root, "CHANGELOG.md", "changelog.html")
     val byOutput = pages.associateBy { it.source }
     for (p in pages) {
-        val body = withHeadingIds(rewriteLinks(render(p.markdown), p, byOutput))
-        File(out, p.output).apply { parentFile.mkdirs() }.writeText(layout(p, pages, guides.size, body))
+        val body = withHeadingIds(rewriteLinks(render(p.markdown), p, byOutput, repository))
+        File(out, p.output).apply { parentFile.mkdirs() }.writeText(layout(p, pages, body))
     }
     File(out, "guides/index.html").writeText(layout(
-        Page("docs", "guides/index.html", "Guides", ""), pages, guides.size,
+        Page("docs", "guides/index.html", "Guides", ""), pages,
         "<h1>Guides</h1>\n<ol>\n" + pages.filter { it.output.startsWith("guides/") }.joinToString("\n") {
             "<li><a href=\"${it.output.removePrefix("guides/")}\">${escape(it.title)}</a></li>"
         } + "\n</ol>\n<p>The API reference of every module: <a href=\"../api/index.html\">API</a>.</p>",
@@ -98,14 +96,14 @@ private fun render(markdown: String): String {
 private val HREF = Regex("""href="([^"]*)"""")
 
 /** Links to rendered Markdown files point at their pages; other relative links point at the repository. */
-private fun rewriteLinks(html: String, page: Page, pages: Map<String, Page>): String = HREF.replace(html) { m ->
+private fun rewriteLinks(html: String, page: Page, pages: Map<String, Page>, repository: String): String = HREF.replace(html) { m ->
     val href = m.groupValues[1]
     if (href.isEmpty() || href.startsWith("#") || URI(href.replace(" ", "%20")).isAbsolute) return@replace m.value
     val path = href.substringBefore('#')
     val anchor = href.substring(path.length)
     val target = normalize(page.source.substringBeforeLast('/', "") + "/" + path)
     val rendered = pages[target]
-    "href=\"" + (if (rendered != null) relative(page.output, rendered.output) + anchor else REPOSITORY + target + anchor) + "\""
+    "href=\"" + (if (rendered != null) relative(page.output, rendered.output) + anchor else repository + target + anchor) + "\""
 }
 
 private fun normalize(path: String): String {
@@ -133,7 +131,8 @@ private fun withHeadingIds(html: String): String = HEADING.replace(html) { m ->
 
 private fun escape(s: String) = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
-private fun layout(page: Page, pages: List<Page>, guideCount: Int, body: String): String {
+private fun layout(page: Page, pages: List<Page>, body: String): String {
+    val guideCount = pages.count { it.output.startsWith("guides/") }
     val up = "../".repeat(page.output.count { it == '/' })
     val nav = pages.filter { it.output.startsWith("guides/") }.joinToString("\n") { g ->
         val current = if (g.output == page.output) " class=\"current\"" else ""

@@ -1,5 +1,6 @@
 package dev.tether.micrometer
 
+import dev.tether.Connection
 import dev.tether.ConnectionState
 import dev.tether.Decision
 import dev.tether.Frame
@@ -22,7 +23,6 @@ import kotlinx.coroutines.withTimeout
 import java.net.ServerSocket
 import java.util.concurrent.CountDownLatch
 import java.util.concurrent.TimeUnit
-import kotlin.time.Duration.Companion.milliseconds
 import kotlin.time.Duration.Companion.seconds
 
 /**
@@ -44,6 +44,18 @@ class MeterMovementTest : FunSpec({
         reconnect { backoff(20, 20, 1.0); jitter(0.0) }
         micrometer(registry)
         block()
+    }
+
+    /** Runs [block] with a connected client of a fresh echo server, measured in [registry]. */
+    suspend fun withEcho(
+        registry: SimpleMeterRegistry,
+        config: WebSocketClientBuilder.() -> Unit = {},
+        block: suspend (TestWebSocketServer, Connection) -> Unit,
+    ) = TestWebSocketServer.echo().use { server ->
+        client(server.url(), registry, config).connect().use { conn ->
+            conn.awaitConnected()
+            block(server, conn)
+        }
     }
 
     val states = listOf("connecting", "connected", "reconnecting", "paused", "down", "closing", "closed")
@@ -114,48 +126,39 @@ class MeterMovementTest : FunSpec({
 
     test("tether.disconnects: by the client with 1000, by the server with its code") {
         val registry = SimpleMeterRegistry()
-        TestWebSocketServer.echo().use { server ->
-            client(server.url(), registry).connect().use { conn ->
-                conn.awaitConnected()
-                registry.count("tether.disconnects") shouldBe 0.0
-                server.connections.single().close(1001, "going away")
-                eventually("by the server") { registry.count("tether.disconnects", "initiator", "server", "code", "1001") == 1.0 }
-                conn.awaitConnected()
-                conn.close(1000)
-                eventually("by the client") { registry.count("tether.disconnects", "initiator", "client", "code", "1000") == 1.0 }
-            }
+        withEcho(registry) { server, conn ->
+            registry.count("tether.disconnects") shouldBe 0.0
+            server.connections.single().close(1001, "going away")
+            eventually("by the server") { registry.count("tether.disconnects", "initiator", "server", "code", "1001") == 1.0 }
+            conn.awaitConnected()
+            conn.close(1000)
+            eventually("by the client") { registry.count("tether.disconnects", "initiator", "client", "code", "1000") == 1.0 }
         }
     }
 
     test("tether.messages and tether.bytes: each way, text and binary, payload bytes") {
         val registry = SimpleMeterRegistry()
-        TestWebSocketServer.echo().use { server ->
-            client(server.url(), registry).connect().use { conn ->
-                conn.awaitConnected()
-                conn.sendText("abc")
-                conn.send(Frame.Binary(ByteArray(10)))
-                withTimeout(10.seconds) { repeat(2) { conn.incoming.receive() } }
-                eventually("in") { registry.count("tether.messages", "direction", "in", "type", "binary") == 1.0 }
-                registry.count("tether.messages", "direction", "in", "type", "text") shouldBe 1.0
-                registry.count("tether.messages", "direction", "out", "type", "text") shouldBe 1.0
-                registry.count("tether.messages", "direction", "out", "type", "binary") shouldBe 1.0
-                registry.count("tether.bytes", "direction", "out") shouldBe 13.0
-                registry.count("tether.bytes", "direction", "in") shouldBe 13.0
-            }
+        withEcho(registry) { _, conn ->
+            conn.sendText("abc")
+            conn.send(Frame.Binary(ByteArray(10)))
+            withTimeout(10.seconds) { repeat(2) { conn.incoming.receive() } }
+            eventually("in") { registry.count("tether.messages", "direction", "in", "type", "binary") == 1.0 }
+            registry.count("tether.messages", "direction", "in", "type", "text") shouldBe 1.0
+            registry.count("tether.messages", "direction", "out", "type", "text") shouldBe 1.0
+            registry.count("tether.messages", "direction", "out", "type", "binary") shouldBe 1.0
+            registry.count("tether.bytes", "direction", "out") shouldBe 13.0
+            registry.count("tether.bytes", "direction", "in") shouldBe 13.0
         }
     }
 
     test("tether.reconnect.delay and tether.ping.rtt: a reconnect's delay, a keepalive round trip") {
         val registry = SimpleMeterRegistry()
-        TestWebSocketServer.echo().use { server ->
-            client(server.url(), registry) { pingInterval = 100.milliseconds }.connect().use { conn ->
-                conn.awaitConnected()
-                eventually("rtt") { (registry.find("tether.ping.rtt").timer()?.count() ?: 0L) >= 1L }
-                (registry.find("tether.reconnect.delay").timer()?.count() ?: 0L) shouldBe 0L
-                server.connections.single().close(1001, "again")
-                eventually("delay") { registry.find("tether.reconnect.delay").timer()?.count() == 1L }
-                registry.find("tether.reconnect.delay").timer()!!.totalTime(TimeUnit.MILLISECONDS) shouldBe 20.0
-            }
+        withEcho(registry, { pingInterval = 1.seconds }) { server, _ ->
+            eventually("rtt") { (registry.find("tether.ping.rtt").timer()?.count() ?: 0L) >= 1L }
+            (registry.find("tether.reconnect.delay").timer()?.count() ?: 0L) shouldBe 0L
+            server.connections.single().close(1001, "again")
+            eventually("delay") { registry.find("tether.reconnect.delay").timer()?.count() == 1L }
+            registry.find("tether.reconnect.delay").timer()!!.totalTime(TimeUnit.MILLISECONDS) shouldBe 20.0
         }
     }
 

@@ -85,8 +85,7 @@ public class TestCertificate private constructor(
      * this one's chain without the root; its [trustManager] trusts the root. Takes about a second (`keytool`).
      */
     public fun issue(vararg names: String): TestCertificate {
-        val list = if (names.isEmpty()) listOf("dns:localhost", "ip:127.0.0.1") else names.toList()
-        list.forEach { require(it.startsWith("dns:") || it.startsWith("ip:")) { "a name must be dns:<name> or ip:<address>, was $it" } }
+        val list = checkedNames(names)
         return sign("CN=tether-test", listOf("-ext", "SAN=" + list.joinToString(",")), list)
     }
 
@@ -128,9 +127,7 @@ public class TestCertificate private constructor(
          */
         @JvmStatic
         public fun create(vararg names: String): TestCertificate {
-            val list = if (names.isEmpty()) listOf("dns:localhost", "ip:127.0.0.1") else names.toList()
-            list.forEach { require(it.startsWith("dns:") || it.startsWith("ip:")) { "a name must be dns:<name> or ip:<address>, was $it" } }
-            return made.computeIfAbsent(list) { generate(it) }
+            return made.computeIfAbsent(checkedNames(names)) { generate(it) }
         }
 
         /**
@@ -158,6 +155,13 @@ public class TestCertificate private constructor(
                 "-validity", "2", "-dname", "CN=tether-test", "-ext", "SAN=" + names.joinToString(","),
                 "-keystore", file.path, "-storetype", "PKCS12", "-storepass", PASSWORD, "-keypass", PASSWORD)
             TestCertificate(load(file), names)
+        }
+
+        /** [names], or `dns:localhost` and `ip:127.0.0.1` when empty, each checked to be `dns:` or `ip:`. */
+        private fun checkedNames(names: Array<out String>): List<String> {
+            val list = if (names.isEmpty()) listOf("dns:localhost", "ip:127.0.0.1") else names.toList()
+            list.forEach { require(it.startsWith("dns:") || it.startsWith("ip:")) { "a name must be dns:<name> or ip:<address>, was $it" } }
+            return list
         }
 
         private fun <T> inTempDir(block: (File) -> T): T {
